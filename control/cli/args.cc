@@ -1,0 +1,319 @@
+// Command-line parsing for nodeplanectl.
+#include "control/cli/args.h"
+
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "absl/status/status.h"
+
+namespace nodeplane::cli {
+namespace {
+
+// One flag occurrence after the command, kept in order so repeated flags (--ip a --ip b) keep the
+// operator's order, which is the order the daemon sees.
+struct FlagValue {
+  std::string name;
+  std::string value;
+};
+
+absl::Status UsageError(std::string message) {
+  return absl::InvalidArgumentError(std::move(message));
+}
+
+// Every flag takes a value; knowing the names lets "--ifnme eth0" fail instead of being taken
+// for a positional argument.
+bool IsCommandFlag(std::string_view name) {
+  static const std::set<std::string_view> kFlags = {
+      "--name", "--address", "--pod-cidr", "--gateway", "--netns",
+      "--ip",   "--mtu",     "--ifname",   "--label",
+  };
+  return kFlags.contains(name);
+}
+
+struct CommandSpec {
+  Command command;
+  // Flags accepted once, and flags that may repeat.
+  std::set<std::string_view> single;
+  std::set<std::string_view> repeated;
+  // Positional arguments after the command word(s): 0, or 1 for the pod key.
+  size_t positionals;
+};
+
+std::optional<CommandSpec> LookupCommand(std::string_view word) {
+  if (word == "status") return CommandSpec{Command::kStatus, {}, {}, 0};
+  if (word == "pods") return CommandSpec{Command::kPods, {}, {}, 0};
+  if (word == "stats") return CommandSpec{Command::kStats, {}, {}, 0};
+  if (word == "drops") return CommandSpec{Command::kDrops, {}, {}, 0};
+  if (word == "state") return CommandSpec{Command::kState, {}, {}, 0};
+  if (word == "node set") {
+    return CommandSpec{Command::kNodeSet, {"--name", "--gateway"}, {"--address", "--pod-cidr"}, 0};
+  }
+  if (word == "attach") {
+    return CommandSpec{Command::kAttach, {"--netns", "--mtu", "--ifname"}, {"--ip", "--label"}, 1};
+  }
+  if (word == "detach") return CommandSpec{Command::kDetach, {}, {}, 1};
+  return std::nullopt;
+}
+
+absl::StatusOr<uint32_t> ParseUint32(std::string_view flag, std::string_view text) {
+  uint32_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
+    return UsageError(std::string(flag) + ": \"" + std::string(text) +
+                      "\" is not a non-negative integer");
+  }
+  return value;
+}
+
+absl::Status FillNodeSet(const std::vector<FlagValue>& flags, v1::SetNodeRequest& req) {
+  v1::Node& node = *req.mutable_node();
+  bool have_name = false;
+  for (const auto& f : flags) {
+    if (f.name == "--name") {
+      // A Node name is a DNS subdomain: never empty, never containing '/'. Catching "ns/name"
+      // here saves a round trip for the common slip of passing a pod key.
+      if (f.value.empty()) return UsageError("--name: empty node name");
+      if (f.value.find('/') != std::string::npos) {
+        return UsageError("--name: node name \"" + f.value + "\" must not contain '/'");
+      }
+      node.set_name(f.value);
+      have_name = true;
+    } else if (f.name == "--address") {
+      node.add_addresses(f.value);
+    } else if (f.name == "--pod-cidr") {
+      node.add_pod_cidrs(f.value);
+    } else if (f.name == "--gateway") {
+      node.set_pod_gateway(f.value);
+    }
+  }
+  if (!have_name) return UsageError("node set: --name is required");
+  return absl::OkStatus();
+}
+
+absl::Status FillAttach(const std::vector<FlagValue>& flags, v1::AttachPodRequest& req) {
+  bool have_netns = false;
+  for (const auto& f : flags) {
+    if (f.name == "--netns") {
+      if (f.value.empty()) return UsageError("--netns: empty path");
+      req.set_netns(f.value);
+      have_netns = true;
+    } else if (f.name == "--ip") {
+      if (f.value.empty()) return UsageError("--ip: empty address");
+      req.add_ips(f.value);
+    } else if (f.name == "--mtu") {
+      absl::StatusOr<uint32_t> mtu = ParseUint32(f.name, f.value);
+      if (!mtu.ok()) return mtu.status();
+      req.set_mtu(*mtu);
+    } else if (f.name == "--ifname") {
+      if (f.value.empty()) return UsageError("--ifname: empty interface name");
+      req.set_interface(f.value);
+    } else if (f.name == "--label") {
+      size_t eq = f.value.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return UsageError("--label: \"" + f.value + "\" is not KEY=VALUE");
+      }
+      std::string key = f.value.substr(0, eq);
+      // A map silently keeps one value; two values for a key is almost certainly a mistake.
+      if (req.labels().contains(key)) return UsageError("--label: key \"" + key + "\" given twice");
+      (*req.mutable_labels())[key] = f.value.substr(eq + 1);
+    }
+  }
+  // Address and namespace ranges are the daemon's to judge (INVALID_ARGUMENT names the field);
+  // the CLI only insists on what the command cannot mean anything without.
+  if (!have_netns) return UsageError("attach: --netns is required");
+  if (req.ips().empty()) return UsageError("attach: --ip is required");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::PodKey> ParsePodKey(std::string_view text) {
+  size_t slash = text.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == text.size() ||
+      text.find('/', slash + 1) != std::string_view::npos) {
+    return UsageError("pod \"" + std::string(text) + "\": want NAMESPACE/NAME");
+  }
+  v1::PodKey key;
+  key.set_namespace_(std::string(text.substr(0, slash)));
+  key.set_name(std::string(text.substr(slash + 1)));
+  return key;
+}
+
+std::string ChannelTarget(std::string_view socket) {
+  if (socket.starts_with("unix:") || socket.starts_with("unix-abstract:")) {
+    return std::string(socket);
+  }
+  return "unix:" + std::string(socket);
+}
+
+absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args, const char* env_socket) {
+  Invocation inv;
+  std::optional<std::string> socket;
+  std::optional<std::string> format;
+  std::vector<std::string> words;
+  std::vector<FlagValue> flags;
+  bool help = false;
+  // The first problem is reported only after the scan, so that a --help later on still wins.
+  absl::Status error;
+  auto fail = [&error](std::string message) {
+    if (error.ok()) error = UsageError(std::move(message));
+  };
+
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-h" || arg == "--help") {
+      help = true;
+      continue;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      words.push_back(arg);
+      continue;
+    }
+    // --flag=value and -oVALUE/-o=VALUE are accepted besides "--flag value".
+    std::string name = arg;
+    std::optional<std::string> value;
+    if (arg.starts_with("--")) {
+      size_t eq = arg.find('=');
+      if (eq != std::string::npos) {
+        name = arg.substr(0, eq);
+        value = arg.substr(eq + 1);
+      }
+    } else if (arg.starts_with("-o") && arg.size() > 2) {
+      name = "-o";
+      value = arg.substr(arg[2] == '=' ? 3 : 2);
+    }
+    // Global flags are accepted after the command too (`nodeplanectl pods -o json`), as kubectl
+    // does; none of them collides with a command flag.
+    const bool global = name == "--socket" || name == "-o" || name == "--output";
+    if (!global && !IsCommandFlag(name)) {
+      fail("unknown flag " + name);
+      continue;
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) {
+        fail("flag " + name + " needs a value");
+        continue;
+      }
+      value = args[++i];
+    }
+    if (name == "--socket") {
+      if (value->empty()) fail("--socket: empty path");
+      socket = *value;
+    } else if (name == "-o" || name == "--output") {
+      format = *value;
+    } else {
+      flags.push_back({name, *value});
+    }
+  }
+
+  if (help || (!words.empty() && words[0] == "help")) {
+    inv.command = Command::kHelp;
+    return inv;
+  }
+  if (!error.ok()) return error;
+
+  if (socket) {
+    inv.socket = *socket;
+  } else if (env_socket != nullptr && env_socket[0] != '\0') {
+    inv.socket = env_socket;
+  } else {
+    inv.socket = std::string(kDefaultSocket);
+  }
+  if (format) {
+    if (*format == "table") {
+      inv.format = OutputFormat::kTable;
+    } else if (*format == "json") {
+      inv.format = OutputFormat::kJson;
+    } else {
+      return UsageError("-o: unknown format \"" + *format + "\" (want table or json)");
+    }
+  }
+
+  if (words.empty()) return UsageError("no command given");
+  std::string command_word = words[0];
+  size_t consumed = 1;
+  if (command_word == "node") {
+    if (words.size() < 2) return UsageError("node: missing subcommand (want: node set)");
+    if (words[1] != "set") return UsageError("node: unknown subcommand \"" + words[1] + "\"");
+    command_word = "node set";
+    consumed = 2;
+  }
+  std::optional<CommandSpec> spec = LookupCommand(command_word);
+  if (!spec) return UsageError("unknown command \"" + command_word + "\"");
+  inv.command = spec->command;
+
+  std::vector<std::string> positionals(words.begin() + consumed, words.end());
+  if (positionals.size() > spec->positionals) {
+    return UsageError(command_word + ": unexpected argument \"" + positionals[spec->positionals] +
+                      "\"");
+  }
+  if (positionals.size() < spec->positionals) {
+    return UsageError(command_word + ": missing NAMESPACE/NAME");
+  }
+
+  std::set<std::string_view> seen;
+  for (const auto& f : flags) {
+    if (spec->repeated.contains(f.name)) continue;
+    if (!spec->single.contains(f.name)) {
+      return UsageError(command_word + ": flag " + f.name + " does not apply");
+    }
+    if (!seen.insert(f.name).second) return UsageError(f.name + " given twice");
+  }
+
+  absl::Status status;
+  switch (inv.command) {
+    case Command::kNodeSet:
+      status = FillNodeSet(flags, inv.set_node);
+      break;
+    case Command::kAttach: {
+      absl::StatusOr<v1::PodKey> key = ParsePodKey(positionals[0]);
+      if (!key.ok()) return key.status();
+      *inv.attach.mutable_key() = *std::move(key);
+      status = FillAttach(flags, inv.attach);
+      break;
+    }
+    case Command::kDetach: {
+      absl::StatusOr<v1::PodKey> key = ParsePodKey(positionals[0]);
+      if (!key.ok()) return key.status();
+      *inv.detach.mutable_key() = *std::move(key);
+      break;
+    }
+    default:
+      break;
+  }
+  if (!status.ok()) return status;
+  return inv;
+}
+
+std::string UsageText() {
+  return R"(nodeplanectl: operate nodeplaned, the node's userspace dataplane, over its gRPC socket.
+
+Usage:
+  nodeplanectl [--socket PATH] [-o table|json] COMMAND [ARGS]
+
+Options (also accepted after COMMAND):
+  --socket PATH   daemon socket; default $NODEPLANE_SOCKET, else /run/nodeplane/nodeplaned.sock
+  -o FORMAT       table (default, for people) or json (one object per run, for scripts)
+
+Commands:
+  status                       version, node, generation, workers, memory mode, uptime
+  pods                         one row per pod; attached pods also show port, interface, MAC, MTU
+  stats                        port counters, worker counters, non-zero events
+  drops                        drop reasons with non-zero counts (-o json: every reason)
+  state                        the whole desired state the daemon holds, as JSON
+  node set --name NAME [--address CIDR]... [--pod-cidr CIDR]... [--gateway IP]
+                               set this node's name, addresses, pod CIDRs and pod gateway
+  attach NAMESPACE/NAME --netns PATH --ip IP [--ip IP]... [--mtu N] [--ifname NAME]
+         [--label KEY=VALUE]...
+                               create the pod's interface in PATH and its dataplane port
+  detach NAMESPACE/NAME        remove the pod's interface, port and record
+  help, --help, -h             this text
+
+Exit status: 0 success, 1 the daemon returned an error or could not be reached, 2 usage error.
+)";
+}
+
+}  // namespace nodeplane::cli

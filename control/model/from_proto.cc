@@ -1,0 +1,196 @@
+#include "control/model/from_proto.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+
+namespace nodeplane::ctl {
+namespace {
+
+// "pods[0]" + "ips" → "pods[0].ips"; a top-level message (empty prefix) → "ips".
+std::string Sub(const std::string& field, const std::string& name) {
+  return field.empty() ? name : field + "." + name;
+}
+
+absl::Status Invalid(const std::string& field, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+// RFC 1123 label (namespaces) or subdomain (names), as Kubernetes validates them.
+bool IsDns1123(const std::string& s, size_t max_len, bool dots_allowed) {
+  if (s.empty() || s.size() > max_len) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(s.front()) || !alnum(s.back())) return false;
+  for (char c : s) {
+    if (!alnum(c) && c != '-' && !(dots_allowed && c == '.')) return false;
+  }
+  return true;
+}
+
+bool LooksLikeIp6(const std::string& text) { return text.find(':') != std::string::npos; }
+
+absl::StatusOr<Ip4Prefix> PrefixFromString(const std::string& text, const std::string& field) {
+  const auto p = Ip4Prefix::Parse(text);
+  if (!p) {
+    if (LooksLikeIp6(text)) {
+      return absl::UnimplementedError(absl::StrCat(field, ": IPv6 is not supported yet: ", text));
+    }
+    return Invalid(field, "not an IPv4 prefix (a.b.c.d/len, no host bits): \"" + text + "\"");
+  }
+  return *p;
+}
+
+absl::StatusOr<L4Protocol> ProtocolFromProto(v1::Protocol p, const std::string& field) {
+  switch (p) {
+    case v1::PROTOCOL_UNSPECIFIED:
+    case v1::TCP:
+      return L4Protocol::kTcp;
+    case v1::UDP:
+      return L4Protocol::kUdp;
+    case v1::SCTP:
+      return L4Protocol::kSctp;
+    default:
+      return Invalid(field, "unknown protocol " + std::to_string(static_cast<int>(p)));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Ip4> Ip4FromString(const std::string& text, const std::string& field) {
+  const auto ip = Ip4::Parse(text);
+  if (!ip) {
+    if (LooksLikeIp6(text)) {
+      return absl::UnimplementedError(absl::StrCat(field, ": IPv6 is not supported yet: ", text));
+    }
+    return Invalid(field, "not an IPv4 address: \"" + text + "\"");
+  }
+  return *ip;
+}
+
+absl::StatusOr<NodeModel> NodeFromProto(const v1::Node& node, const std::string& field) {
+  NodeModel m;
+  if (!IsDns1123(node.name(), 253, true)) {
+    return Invalid(Sub(field, "name"), "must be a DNS subdomain: \"" + node.name() + "\"");
+  }
+  m.name = node.name();
+  for (int i = 0; i < node.addresses_size(); ++i) {
+    const std::string f = absl::StrCat(Sub(field, "addresses"), "[", i, "]");
+    const std::string& text = node.addresses(i);
+    // A bare address is accepted and means /32; an address with a length keeps its host bits.
+    const size_t slash = text.find('/');
+    auto ip = Ip4FromString(text.substr(0, slash), f);
+    if (!ip.ok()) return ip.status();
+    uint8_t len = 32;
+    if (slash != std::string::npos) {
+      const std::string l = text.substr(slash + 1);
+      if (l.empty() || l.size() > 2 || l.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(l) > 32) {
+        return Invalid(f, "bad prefix length: \"" + text + "\"");
+      }
+      len = static_cast<uint8_t>(std::stoi(l));
+    }
+    m.addresses.push_back(Ip4Prefix{*ip, len});
+  }
+  for (int i = 0; i < node.pod_cidrs_size(); ++i) {
+    auto p = PrefixFromString(node.pod_cidrs(i), absl::StrCat(Sub(field, "pod_cidrs"), "[", i, "]"));
+    if (!p.ok()) return p.status();
+    m.pod_cidrs.push_back(*p);
+  }
+  auto gw = Ip4FromString(node.pod_gateway().empty() ? kDefaultPodGateway : node.pod_gateway(),
+                          Sub(field, "pod_gateway"));
+  if (!gw.ok()) return gw.status();
+  m.pod_gateway = *gw;
+  return m;
+}
+
+absl::StatusOr<PodKey> PodKeyFromProto(const v1::PodKey& key, const std::string& field) {
+  if (!IsDns1123(key.namespace_(), 63, false)) {
+    return Invalid(Sub(field, "namespace"), "must be a DNS label: \"" + key.namespace_() + "\"");
+  }
+  if (!IsDns1123(key.name(), 253, true)) {
+    return Invalid(Sub(field, "name"), "must be a DNS subdomain: \"" + key.name() + "\"");
+  }
+  return PodKey{key.namespace_(), key.name()};
+}
+
+absl::StatusOr<PodModel> PodFromProto(const v1::Pod& pod, const std::string& field) {
+  PodModel m;
+  auto key = PodKeyFromProto(pod.key(), Sub(field, "key"));
+  if (!key.ok()) return key.status();
+  m.key = *key;
+  if (pod.ips_size() > 1) {
+    return absl::UnimplementedError(Sub(field, "ips") + ": one IPv4 address per pod (dual-stack is not supported yet)");
+  }
+  for (int i = 0; i < pod.ips_size(); ++i) {
+    auto ip = Ip4FromString(pod.ips(i), absl::StrCat(Sub(field, "ips"), "[", i, "]"));
+    if (!ip.ok()) return ip.status();
+    m.ips.push_back(*ip);
+  }
+  if (pod.labels_size() > kMaxLabelsPerObject) return Invalid(Sub(field, "labels"), "too many labels");
+  for (const auto& [k, v] : pod.labels()) {
+    if (k.empty() || k.size() > 316 || v.size() > 63) {
+      return Invalid(Sub(field, "labels"), "bad label \"" + k + "\"");
+    }
+    m.labels.emplace(k, v);
+  }
+  m.node_name = pod.node_name();
+  std::set<std::string> names;
+  for (int i = 0; i < pod.ports_size(); ++i) {
+    const std::string f = absl::StrCat(Sub(field, "ports"), "[", i, "]");
+    const v1::ContainerPort& p = pod.ports(i);
+    if (p.port() == 0 || p.port() > 65535) {
+      return Invalid(f + ".port", "must be 1..65535, got " + std::to_string(p.port()));
+    }
+    auto proto = ProtocolFromProto(p.protocol(), f + ".protocol");
+    if (!proto.ok()) return proto.status();
+    if (!p.name().empty() && !names.insert(p.name()).second) {
+      return Invalid(f + ".name", "duplicate port name \"" + p.name() + "\"");
+    }
+    m.ports.push_back(ContainerPort{p.name(), static_cast<uint16_t>(p.port()), *proto});
+  }
+  return m;
+}
+
+v1::PodKey PodKeyToProto(const PodKey& key) {
+  v1::PodKey k;
+  k.set_namespace_(key.ns);
+  k.set_name(key.name);
+  return k;
+}
+
+v1::Node NodeToProto(const NodeModel& node) {
+  v1::Node n;
+  n.set_name(node.name);
+  for (const Ip4Prefix& a : node.addresses) n.add_addresses(a.ToString());
+  for (const Ip4Prefix& c : node.pod_cidrs) n.add_pod_cidrs(c.ToString());
+  n.set_pod_gateway(node.pod_gateway.ToString());
+  return n;
+}
+
+v1::Pod PodToProto(const PodModel& pod) {
+  v1::Pod p;
+  *p.mutable_key() = PodKeyToProto(pod.key);
+  for (const Ip4& ip : pod.ips) p.add_ips(ip.ToString());
+  for (const auto& [k, v] : pod.labels) (*p.mutable_labels())[k] = v;
+  p.set_node_name(pod.node_name);
+  for (const ContainerPort& cp : pod.ports) {
+    v1::ContainerPort* out = p.add_ports();
+    out->set_name(cp.name);
+    out->set_port(cp.port);
+    out->set_protocol(static_cast<v1::Protocol>(cp.protocol));
+  }
+  return p;
+}
+
+v1::PodAttachment AttachmentToProto(const Attachment& att) {
+  v1::PodAttachment a;
+  *a.mutable_key() = PodKeyToProto(att.key);
+  a.set_netns(att.netns);
+  a.set_interface(att.ifname);
+  a.set_mac(att.mac.ToString());
+  a.set_mtu(att.mtu);
+  a.set_port_id(att.port_id);
+  return a;
+}
+
+}  // namespace nodeplane::ctl

@@ -1,0 +1,214 @@
+#include "control/server/nodeplane_service.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "control/model/from_proto.h"
+#include "control/server/status_to_grpc.h"
+
+namespace nodeplane::ctl {
+namespace {
+
+grpc::Status Unimplemented(const char* kind) {
+  return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                      absl::StrCat(kind, " are not implemented by this dataplane yet"));
+}
+
+grpc::Status Reply(const absl::StatusOr<uint64_t>& gen, v1::WriteReply* reply) {
+  if (!gen.ok()) return ToGrpc(gen.status());
+  reply->set_generation(*gen);
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<std::vector<PodModel>> PodsFromProto(
+    const google::protobuf::RepeatedPtrField<v1::Pod>& pods, const std::string& field) {
+  if (pods.size() > kMaxPodsPerRequest) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", pods.size(), " pods in one request; at most ", kMaxPodsPerRequest));
+  }
+  std::vector<PodModel> out;
+  std::set<PodKey> seen;
+  for (int i = 0; i < pods.size(); ++i) {
+    const std::string f = absl::StrCat(field, "[", i, "]");
+    auto pod = PodFromProto(pods[i], f);
+    if (!pod.ok()) return pod.status();
+    if (!seen.insert(pod->key).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(f, ".key: duplicate pod ", pod->key.ToString(), " in this request"));
+    }
+    out.push_back(std::move(*pod));
+  }
+  return out;
+}
+
+}  // namespace
+
+grpc::Status NodeplaneService::SetNode(grpc::ServerContext*, const v1::SetNodeRequest* req,
+                                       v1::WriteReply* reply) {
+  auto node = NodeFromProto(req->node(), "node");
+  if (!node.ok()) return ToGrpc(node.status());
+  return Reply(applier_.SetNode(std::move(*node)), reply);
+}
+
+grpc::Status NodeplaneService::UpsertPods(grpc::ServerContext*, const v1::UpsertPodsRequest* req,
+                                          v1::WriteReply* reply) {
+  auto pods = PodsFromProto(req->pods(), "pods");
+  if (!pods.ok()) return ToGrpc(pods.status());
+  return Reply(applier_.UpsertPods(std::move(*pods)), reply);
+}
+
+grpc::Status NodeplaneService::DeletePods(grpc::ServerContext*, const v1::DeletePodsRequest* req,
+                                          v1::WriteReply* reply) {
+  std::vector<PodKey> keys;
+  for (int i = 0; i < req->keys_size(); ++i) {
+    auto key = PodKeyFromProto(req->keys(i), absl::StrCat("keys[", i, "]"));
+    if (!key.ok()) return ToGrpc(key.status());
+    keys.push_back(*key);
+  }
+  return Reply(applier_.DeletePods(keys), reply);
+}
+
+grpc::Status NodeplaneService::AttachPod(grpc::ServerContext*, const v1::AttachPodRequest* req,
+                                         v1::AttachPodReply* reply) {
+  v1::Pod pod;
+  *pod.mutable_key() = req->key();
+  *pod.mutable_ips() = req->ips();
+  *pod.mutable_labels() = req->labels();
+  *pod.mutable_ports() = req->ports();
+  auto model = PodFromProto(pod, "");  // field paths of the request itself: "ips[0]", "key.name"
+  if (!model.ok()) return ToGrpc(model.status());
+  if (req->ips_size() == 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "ips: at least one address is required");
+  }
+  if (req->netns().empty() || req->netns()[0] != '/') {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "netns: must be an absolute path, got \"" + req->netns() + "\"");
+  }
+  const std::string ifname = req->interface().empty() ? "eth0" : req->interface();
+  if (ifname.size() > 15 || ifname.find_first_of("/ \t:") != std::string::npos) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "interface: not a valid interface name: \"" + ifname + "\"");
+  }
+  const uint32_t mtu = req->mtu() == 0 ? 1500 : req->mtu();
+  if (mtu < kMinPodMtu || mtu > kMaxPodMtu) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("mtu: must be ", kMinPodMtu, "..", kMaxPodMtu, ", got ", mtu));
+  }
+  auto result = applier_.AttachPod(AttachRequest{std::move(*model), req->netns(), ifname, mtu});
+  if (!result.ok()) return ToGrpc(result.status());
+  reply->set_generation(result->first);
+  *reply->mutable_attachment() = AttachmentToProto(result->second);
+  return grpc::Status::OK;
+}
+
+grpc::Status NodeplaneService::DetachPod(grpc::ServerContext*, const v1::DetachPodRequest* req,
+                                         v1::WriteReply* reply) {
+  auto key = PodKeyFromProto(req->key(), "key");
+  if (!key.ok()) return ToGrpc(key.status());
+  return Reply(applier_.DetachPod(*key), reply);
+}
+
+grpc::Status NodeplaneService::SyncState(grpc::ServerContext*, const v1::SyncStateRequest* req,
+                                         v1::WriteReply* reply) {
+  const v1::State& s = req->state();
+  if (s.namespaces_size() > 0) return Unimplemented("state.namespaces: Namespaces");
+  if (s.services_size() > 0) return Unimplemented("state.services: Services");
+  if (s.endpoint_slices_size() > 0) return Unimplemented("state.endpoint_slices: EndpointSlices");
+  if (s.network_policies_size() > 0) {
+    return Unimplemented("state.network_policies: NetworkPolicies");
+  }
+  if (s.remote_nodes_size() > 0) return Unimplemented("state.remote_nodes: remote nodes");
+  auto node = NodeFromProto(s.node(), "state.node");
+  if (!node.ok()) return ToGrpc(node.status());
+  auto pods = PodsFromProto(s.pods(), "state.pods");
+  if (!pods.ok()) return ToGrpc(pods.status());
+  return Reply(applier_.Sync(std::move(*node), std::move(*pods)), reply);
+}
+
+grpc::Status NodeplaneService::UpsertNamespaces(grpc::ServerContext*,
+                                                const v1::UpsertNamespacesRequest*,
+                                                v1::WriteReply*) {
+  return Unimplemented("Namespaces");
+}
+grpc::Status NodeplaneService::DeleteNamespaces(grpc::ServerContext*,
+                                                const v1::DeleteNamespacesRequest*,
+                                                v1::WriteReply*) {
+  return Unimplemented("Namespaces");
+}
+grpc::Status NodeplaneService::UpsertServices(grpc::ServerContext*,
+                                              const v1::UpsertServicesRequest*, v1::WriteReply*) {
+  return Unimplemented("Services");
+}
+grpc::Status NodeplaneService::DeleteServices(grpc::ServerContext*,
+                                              const v1::DeleteServicesRequest*, v1::WriteReply*) {
+  return Unimplemented("Services");
+}
+grpc::Status NodeplaneService::UpsertEndpointSlices(grpc::ServerContext*,
+                                                    const v1::UpsertEndpointSlicesRequest*,
+                                                    v1::WriteReply*) {
+  return Unimplemented("EndpointSlices");
+}
+grpc::Status NodeplaneService::DeleteEndpointSlices(grpc::ServerContext*,
+                                                    const v1::DeleteEndpointSlicesRequest*,
+                                                    v1::WriteReply*) {
+  return Unimplemented("EndpointSlices");
+}
+grpc::Status NodeplaneService::UpsertNetworkPolicies(grpc::ServerContext*,
+                                                     const v1::UpsertNetworkPoliciesRequest*,
+                                                     v1::WriteReply*) {
+  return Unimplemented("NetworkPolicies");
+}
+grpc::Status NodeplaneService::DeleteNetworkPolicies(grpc::ServerContext*,
+                                                     const v1::DeleteNetworkPoliciesRequest*,
+                                                     v1::WriteReply*) {
+  return Unimplemented("NetworkPolicies");
+}
+grpc::Status NodeplaneService::UpsertRemoteNodes(grpc::ServerContext*,
+                                                 const v1::UpsertRemoteNodesRequest*,
+                                                 v1::WriteReply*) {
+  return Unimplemented("Remote nodes");
+}
+grpc::Status NodeplaneService::DeleteRemoteNodes(grpc::ServerContext*,
+                                                 const v1::DeleteRemoteNodesRequest*,
+                                                 v1::WriteReply*) {
+  return Unimplemented("Remote nodes");
+}
+
+grpc::Status NodeplaneService::GetState(grpc::ServerContext*, const v1::GetStateRequest*,
+                                        v1::State* reply) {
+  const DesiredState state = applier_.state();
+  reply->set_generation(applier_.generation());
+  if (state.node) *reply->mutable_node() = NodeToProto(*state.node);
+  for (const auto& [key, pod] : state.pods) *reply->add_pods() = PodToProto(pod);
+  for (const auto& [key, att] : state.attachments) *reply->add_attachments() = AttachmentToProto(att);
+  return grpc::Status::OK;
+}
+
+grpc::Status NodeplaneService::GetStats(grpc::ServerContext*, const v1::GetStatsRequest*,
+                                        v1::Stats* reply) {
+  *reply = ReadStats(applier_.state(), applier_.runtime(), info_.workers, applier_.generation());
+  return grpc::Status::OK;
+}
+
+grpc::Status NodeplaneService::GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*,
+                                         v1::Status* reply) {
+  const DesiredState state = applier_.state();
+  reply->set_version(info_.version);
+  reply->set_node_name(state.node ? state.node->name : "");
+  reply->set_generation(applier_.generation());
+  reply->set_workers(static_cast<uint32_t>(info_.workers.size()));
+  reply->set_hugepages(info_.hugepages);
+  reply->set_uptime_seconds(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
+                                                       info_.started)
+          .count()));
+  reply->set_pods_attached(static_cast<uint32_t>(state.attachments.size()));
+  const RuntimePorts& rt = applier_.runtime();
+  reply->set_ports(static_cast<uint32_t>(state.attachments.size() + (rt.uplink ? 1 : 0) +
+                                         (rt.host ? 1 : 0)));
+  reply->set_uplink(info_.uplink);
+  reply->set_host_interface(info_.host_interface);
+  return grpc::Status::OK;
+}
+
+}  // namespace nodeplane::ctl

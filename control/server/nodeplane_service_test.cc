@@ -1,0 +1,299 @@
+// The API's contract for bad input, through a real gRPC server on a unix socket backed by the real
+// Applier and EAL (no hugepages): every rejected request names its field, uses the right code, and
+// leaves the state and the running generation exactly as they were.
+#include "control/server/nodeplane_service.h"
+
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "control/daemon/applier.h"
+#include "control/model/from_proto.h"
+#include "dataplane/core/eal.h"
+#include "dataplane/core/ports.h"
+#include "dataplane/core/worker.h"
+#include "google/protobuf/util/message_differencer.h"
+
+namespace nodeplane::ctl {
+namespace {
+
+class ApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dp::EalConfig cfg{.program = "nodeplane_service_test", .lcores = "0",
+                      .file_prefix = "np-api-test-" + std::to_string(getpid()),
+                      .memory_mb = 128, .force_no_huge = true};
+    dp::EalInfo info;
+    std::string error;
+    ASSERT_TRUE(dp::StartEal(cfg, &info, &error)) << error;
+    pool_ = dp::CreatePacketPool(1023, &error);
+    ASSERT_NE(pool_, nullptr) << error;
+  }
+
+  static void TearDownTestSuite() {
+    dp::StopEal();
+    std::filesystem::remove_all("/var/run/dpdk/np-api-test-" + std::to_string(getpid()));
+  }
+
+  void SetUp() override {
+    rcu_ = std::make_unique<dp::Rcu>(1);
+    published_ = std::make_unique<dp::Published<dp::Snapshot>>(*rcu_);
+    ports_ = std::make_unique<dp::Ports>(pool_, 1);
+    applier_ = std::make_unique<Applier>(*ports_, *published_, RuntimePorts{.worker_count = 1},
+                                         "none", PodPortType::kTap);
+    ASSERT_TRUE(applier_->Start().ok());
+    DaemonInfo info{.version = "test"};
+    service_ = std::make_unique<NodeplaneService>(*applier_, info);
+    socket_ = std::filesystem::temp_directory_path() /
+              ("np-api-test-" + std::to_string(getpid()) + ".sock");
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("unix:" + socket_, grpc::InsecureServerCredentials());
+    builder.RegisterService(service_.get());
+    builder.SetMaxReceiveMessageSize(1 << 20);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    channel_ = grpc::CreateChannel("unix:" + socket_, grpc::InsecureChannelCredentials());
+    stub_ = v1::Nodeplane::NewStub(channel_);
+
+    v1::SetNodeRequest node;
+    node.mutable_node()->set_name("node1");
+    node.mutable_node()->add_addresses("10.77.0.11/24");
+    node.mutable_node()->add_pod_cidrs("10.244.1.0/24");
+    v1::WriteReply reply;
+    ASSERT_TRUE(Call(&v1::Nodeplane::Stub::SetNode, node, &reply).ok());
+    v1::UpsertPodsRequest pods;
+    AddPod(pods, "default", "a", "10.244.1.2");
+    ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertPods, pods, &reply).ok());
+    before_ = State();
+  }
+
+  void TearDown() override {
+    server_->Shutdown();
+    std::filesystem::remove(socket_);
+  }
+
+  template <typename Req, typename Rep>
+  grpc::Status Call(grpc::Status (v1::Nodeplane::Stub::*rpc)(grpc::ClientContext*, const Req&, Rep*),
+                    const Req& req, Rep* rep) {
+    grpc::ClientContext ctx;
+    return (stub_.get()->*rpc)(&ctx, req, rep);
+  }
+
+  static v1::Pod* AddPod(v1::UpsertPodsRequest& req, const std::string& ns, const std::string& name,
+                         const std::string& ip) {
+    v1::Pod* p = req.add_pods();
+    p->mutable_key()->set_namespace_(ns);
+    p->mutable_key()->set_name(name);
+    if (!ip.empty()) p->add_ips(ip);
+    p->set_node_name("node1");
+    return p;
+  }
+
+  v1::State State() {
+    v1::State s;
+    EXPECT_TRUE(Call(&v1::Nodeplane::Stub::GetState, v1::GetStateRequest(), &s).ok());
+    return s;
+  }
+
+  // The request was rejected with `code`, its message names `field`, and nothing changed.
+  void ExpectRejected(const grpc::Status& st, grpc::StatusCode code, const std::string& field) {
+    EXPECT_EQ(st.error_code(), code) << st.error_message();
+    EXPECT_NE(st.error_message().find(field), std::string::npos)
+        << "message does not name " << field << ": " << st.error_message();
+    const v1::State after = State();
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(before_, after))
+        << "state changed:\nbefore: " << before_.ShortDebugString()
+        << "\nafter:  " << after.ShortDebugString();
+    EXPECT_EQ(published_->Get()->generation, before_.generation());
+  }
+
+  static inline rte_mempool* pool_ = nullptr;
+  std::unique_ptr<dp::Rcu> rcu_;
+  std::unique_ptr<dp::Published<dp::Snapshot>> published_;
+  std::unique_ptr<dp::Ports> ports_;
+  std::unique_ptr<Applier> applier_;
+  std::unique_ptr<NodeplaneService> service_;
+  std::string socket_;
+  std::unique_ptr<grpc::Server> server_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Nodeplane::Stub> stub_;
+  v1::State before_;
+};
+
+TEST_F(ApiTest, WriteRepliesCarryTheGenerationTheWorkersRun) {
+  v1::UpsertPodsRequest req;
+  AddPod(req, "default", "b", "10.244.1.3");
+  v1::WriteReply reply;
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertPods, req, &reply).ok());
+  EXPECT_EQ(reply.generation(), before_.generation() + 1);
+  EXPECT_EQ(published_->Get()->generation, reply.generation());
+  // Idempotent: the same upsert again is accepted and changes nothing but the generation.
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertPods, req, &reply).ok());
+  EXPECT_EQ(State().pods_size(), 2);
+}
+
+TEST_F(ApiTest, MalformedAddressIsInvalidArgumentNamingTheField) {
+  v1::UpsertPodsRequest req;
+  AddPod(req, "default", "b", "10.244.1.3");
+  AddPod(req, "default", "c", "10.244.1.300");
+  v1::WriteReply reply;
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertPods, req, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "pods[1].ips[0]");
+}
+
+TEST_F(ApiTest, MalformedNodeFieldsAreRejected) {
+  v1::WriteReply reply;
+  v1::SetNodeRequest req;
+  req.mutable_node()->set_name("node1");
+  req.mutable_node()->add_pod_cidrs("10.244.1.7/24");
+  ExpectRejected(Call(&v1::Nodeplane::Stub::SetNode, req, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "node.pod_cidrs[0]");
+  req.mutable_node()->clear_pod_cidrs();
+  req.mutable_node()->add_addresses("10.77.0.11/40");
+  ExpectRejected(Call(&v1::Nodeplane::Stub::SetNode, req, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "node.addresses[0]");
+  req.mutable_node()->set_name("Not_A_Name");
+  ExpectRejected(Call(&v1::Nodeplane::Stub::SetNode, req, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "node.name");
+}
+
+TEST_F(ApiTest, UnknownNodeIsRejected) {
+  v1::UpsertPodsRequest req;
+  AddPod(req, "default", "b", "10.244.1.3")->set_node_name("node-that-does-not-exist");
+  v1::WriteReply reply;
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertPods, req, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "node-that-does-not-exist");
+}
+
+TEST_F(ApiTest, DuplicatePodInOneRequestIsRejected) {
+  v1::UpsertPodsRequest req;
+  AddPod(req, "default", "b", "10.244.1.3");
+  AddPod(req, "default", "b", "10.244.1.4");
+  v1::WriteReply reply;
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertPods, req, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "pods[1].key");
+}
+
+TEST_F(ApiTest, AddressAlreadyUsedByAnotherPodIsAlreadyExists) {
+  v1::UpsertPodsRequest req;
+  AddPod(req, "default", "b", "10.244.1.2");
+  v1::WriteReply reply;
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertPods, req, &reply),
+                 grpc::StatusCode::ALREADY_EXISTS, "default/a");
+}
+
+TEST_F(ApiTest, AttachToMissingNamespaceIsNotFound) {
+  v1::AttachPodRequest req;
+  req.mutable_key()->set_namespace_("default");
+  req.mutable_key()->set_name("b");
+  req.set_netns("/run/netns/np-api-test-no-such-namespace");
+  req.add_ips("10.244.1.3");
+  v1::AttachPodReply reply;
+  ExpectRejected(Call(&v1::Nodeplane::Stub::AttachPod, req, &reply), grpc::StatusCode::NOT_FOUND,
+                 "netns");
+}
+
+TEST_F(ApiTest, AttachWithBadFieldsIsInvalidArgument) {
+  v1::AttachPodRequest req;
+  req.mutable_key()->set_namespace_("default");
+  req.mutable_key()->set_name("b");
+  req.set_netns("/proc/self/ns/net");
+  req.add_ips("10.244.1.3");
+  req.set_mtu(9000);
+  v1::AttachPodReply reply;
+  ExpectRejected(Call(&v1::Nodeplane::Stub::AttachPod, req, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "mtu");
+  req.set_mtu(0);
+  req.set_interface("way-too-long-interface-name");
+  ExpectRejected(Call(&v1::Nodeplane::Stub::AttachPod, req, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "interface");
+  req.clear_interface();
+  req.mutable_key()->set_name("");
+  ExpectRejected(Call(&v1::Nodeplane::Stub::AttachPod, req, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "key.name");
+}
+
+TEST_F(ApiTest, DetachOfUnattachedPodIsNotFound) {
+  v1::DetachPodRequest req;
+  req.mutable_key()->set_namespace_("default");
+  req.mutable_key()->set_name("a");
+  v1::WriteReply reply;
+  ExpectRejected(Call(&v1::Nodeplane::Stub::DetachPod, req, &reply), grpc::StatusCode::NOT_FOUND,
+                 "default/a");
+}
+
+TEST_F(ApiTest, KindsNotImplementedYetAreUnimplementedNotIgnored) {
+  v1::WriteReply reply;
+  v1::UpsertServicesRequest svc;
+  svc.add_services()->mutable_key()->set_name("web");
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertServices, svc, &reply),
+                 grpc::StatusCode::UNIMPLEMENTED, "Services");
+  v1::UpsertNetworkPoliciesRequest pol;
+  pol.add_network_policies();
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertNetworkPolicies, pol, &reply),
+                 grpc::StatusCode::UNIMPLEMENTED, "NetworkPolicies");
+  v1::SyncStateRequest sync = {};
+  *sync.mutable_state()->mutable_node() = before_.node();
+  sync.mutable_state()->add_remote_nodes()->set_name("node2");
+  ExpectRejected(Call(&v1::Nodeplane::Stub::SyncState, sync, &reply),
+                 grpc::StatusCode::UNIMPLEMENTED, "state.remote_nodes");
+  v1::UpsertPodsRequest v6;
+  AddPod(v6, "default", "b", "fd00::5");
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertPods, v6, &reply),
+                 grpc::StatusCode::UNIMPLEMENTED, "pods[0].ips[0]");
+}
+
+TEST_F(ApiTest, TooManyPodsInOneRequestIsInvalidArgument) {
+  v1::UpsertPodsRequest req;
+  for (int i = 0; i <= kMaxPodsPerRequest; ++i) AddPod(req, "default", "p" + std::to_string(i), "");
+  v1::WriteReply reply;
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertPods, req, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "pods");
+}
+
+TEST_F(ApiTest, OversizedRequestIsRefusedBeforeItIsApplied) {
+  v1::UpsertPodsRequest req;
+  v1::Pod* p = AddPod(req, "default", "b", "10.244.1.3");
+  (*p->mutable_labels())["big"] = std::string(2 << 20, 'x');
+  v1::WriteReply reply;
+  const grpc::Status st = Call(&v1::Nodeplane::Stub::UpsertPods, req, &reply);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(before_, State()));
+}
+
+TEST_F(ApiTest, TruncatedRequestBytesAreRefusedAndChangeNothing) {
+  v1::UpsertPodsRequest req;
+  AddPod(req, "default", "b", "10.244.1.3");
+  std::string bytes = req.SerializeAsString();
+  bytes.resize(bytes.size() - 3);  // cut inside the last field
+  grpc::Slice slice(bytes);
+  grpc::ByteBuffer send(&slice, 1), recv;
+  grpc::GenericStub generic(channel_);
+  grpc::ClientContext ctx;
+  grpc::Status st;
+  bool done = false;
+  std::mutex mu;
+  std::condition_variable cv;
+  generic.UnaryCall(&ctx, "/nodeplane.v1.Nodeplane/UpsertPods", grpc::StubOptions(), &send, &recv,
+                    [&](grpc::Status s) {
+                      std::lock_guard lock(mu);
+                      st = std::move(s);
+                      done = true;
+                      cv.notify_one();
+                    });
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return done; });
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.error_code(), grpc::StatusCode::UNIMPLEMENTED) << "the method exists; the bytes are bad";
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(before_, State()));
+}
+
+}  // namespace
+}  // namespace nodeplane::ctl

@@ -1,0 +1,46 @@
+// The stage contract. A stage takes a burst, and for every packet chooses one edge:
+//   kNext  continue to the next stage;
+//   kDrop  leave the pipeline; meta.drop names why (counted and freed in bulk by the pipeline);
+//   kTx    finished: send on meta.out_port now (ARP replies, ICMP errors).
+// Stages never allocate, lock, log, throw or make syscalls; counters are this worker's own.
+#pragma once
+#include <rte_mbuf.h>
+
+#include <concepts>
+#include <cstdint>
+#include <string_view>
+
+#include "dataplane/core/worker_counters.h"
+
+namespace nodeplane::dp {
+
+inline constexpr uint16_t kBurstMax = 64;  // == RTE_HASH_LOOKUP_BULK_MAX, so hit masks fit a uint64_t
+
+struct Burst {
+  rte_mbuf* pkts[kBurstMax];
+  uint16_t n = 0;
+};
+
+enum class Edge : uint8_t { kNext = 0, kDrop, kTx };
+
+struct Verdicts {
+  Edge edge[kBurstMax];
+};
+
+struct Snapshot;
+
+// What a stage may touch: the published tables (read-only, valid until this worker's next
+// quiescent report) and this worker's counters.
+struct StageContext {
+  const Snapshot& snap;
+  WorkerCounters& counters;
+  uint16_t worker;
+};
+
+template <typename S>
+concept Stage = requires(StageContext& ctx, Burst& b, Verdicts& v) {
+  { S::kName } -> std::convertible_to<std::string_view>;
+  { S::Process(ctx, b, v) } noexcept;
+};
+
+}  // namespace nodeplane::dp

@@ -1,0 +1,77 @@
+#include "dataplane/stages/arp_respond.h"
+
+#include <rte_arp.h>
+#include <rte_ether.h>
+
+#include <cstring>
+
+#include "dataplane/core/packet_meta.h"
+#include "dataplane/core/snapshot.h"
+
+namespace nodeplane::dp {
+namespace {
+
+inline Edge Drop(PacketMeta& m, DropReason r) noexcept {
+  m.drop = r;
+  return Edge::kDrop;
+}
+
+// Turns the request into its reply in place: we (mac, ip) answer the asker.
+inline void MakeReply(rte_mbuf* pkt, const PortEntry& port, uint32_t answered_ip) noexcept {
+  auto* eth = rte_pktmbuf_mtod(pkt, rte_ether_hdr*);
+  auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+  rte_ether_addr ours;
+  std::memcpy(ours.addr_bytes, port.mac.data(), RTE_ETHER_ADDR_LEN);
+  eth->dst_addr = arp->arp_data.arp_sha;
+  eth->src_addr = ours;
+  arp->arp_opcode = RTE_BE16(RTE_ARP_OP_REPLY);
+  arp->arp_data.arp_tha = arp->arp_data.arp_sha;
+  arp->arp_data.arp_tip = arp->arp_data.arp_sip;
+  arp->arp_data.arp_sha = ours;
+  arp->arp_data.arp_sip = answered_ip;
+  // Requests may carry Ethernet padding; the reply is exactly a minimal ARP frame.
+  const uint32_t len = sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr);
+  if (rte_pktmbuf_pkt_len(pkt) > len) rte_pktmbuf_trim(pkt, rte_pktmbuf_pkt_len(pkt) - len);
+}
+
+inline Edge HandleOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
+  PacketMeta& m = Meta(pkt);
+  if (m.cls != PacketClass::kArp || m.punt) return Edge::kNext;
+  const PortEntry& port = ctx.snap.port(m.in_port);
+  if (port.kind == PortKind::kUplink) {
+    m.punt = true;
+    return Edge::kNext;
+  }
+  if (rte_pktmbuf_data_len(pkt) < sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)) {
+    return Drop(m, DropReason::kArpMalformed);
+  }
+  const auto* arp = rte_pktmbuf_mtod_offset(pkt, const rte_arp_hdr*, sizeof(rte_ether_hdr));
+  if (arp->arp_hardware != RTE_BE16(RTE_ARP_HRD_ETHER) ||
+      arp->arp_protocol != RTE_BE16(RTE_ETHER_TYPE_IPV4) || arp->arp_hlen != RTE_ETHER_ADDR_LEN ||
+      arp->arp_plen != sizeof(uint32_t)) {
+    return Drop(m, DropReason::kArpMalformed);
+  }
+  const bool request = arp->arp_opcode == RTE_BE16(RTE_ARP_OP_REQUEST);
+  const uint32_t target = arp->arp_data.arp_tip;
+  if (port.kind == PortKind::kPod) {
+    if (!request || target != port.gateway_ip) return Drop(m, DropReason::kArpNotGateway);
+  } else {  // host exception port: answer for our pods, pass the rest to the wire
+    const uint16_t to = request ? ctx.snap.routes.Lookup(target) : LocalRouteTable::kMiss;
+    if (to == LocalRouteTable::kMiss || ctx.snap.port(to).kind != PortKind::kPod) {
+      m.punt = true;
+      return Edge::kNext;
+    }
+  }
+  MakeReply(pkt, port, target);
+  m.out_port = m.in_port;
+  ctx.counters.Count(Counter::kArpRepliesSent);
+  return Edge::kTx;
+}
+
+}  // namespace
+
+void ArpRespondStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
+  for (uint16_t i = 0; i < b.n; ++i) out.edge[i] = HandleOne(ctx, b.pkts[i]);
+}
+
+}  // namespace nodeplane::dp

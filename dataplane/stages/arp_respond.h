@@ -1,0 +1,24 @@
+// Stage arp_respond: ARP and neighbour handling on the node side of every port.
+//   From a pod:    a request for its gateway address is answered in place (proxy ARP, routed model:
+//                  every pod's next hop is the link-local gateway, answered with our MAC);
+//                  anything else is dropped (ARP_NOT_GATEWAY).
+//   From the host: a request for a local pod's address is answered (the host routes pod traffic
+//                  into the exception port); the rest is the host's own business → meta.punt.
+//   From uplink:   → meta.punt (the host kernel owns the node's addresses on the wire).
+//   Edges:   kTx (reply, out of the input port), kNext (non-ARP, or punted), kDrop.
+//   Drops:   ARP_MALFORMED, ARP_NOT_GATEWAY.
+//   Never:   allocates, locks, logs, throws.
+#pragma once
+#include <string_view>
+
+#include "dataplane/core/stage.h"
+
+namespace nodeplane::dp {
+
+struct ArpRespondStage {
+  static constexpr std::string_view kName = "arp_respond";
+  static void Process(StageContext& ctx, Burst& burst, Verdicts& out) noexcept;
+};
+static_assert(Stage<ArpRespondStage>);
+
+}  // namespace nodeplane::dp

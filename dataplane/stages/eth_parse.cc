@@ -1,0 +1,84 @@
+#include "dataplane/stages/eth_parse.h"
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_prefetch.h>
+
+#include <algorithm>
+
+#include "dataplane/core/packet_meta.h"
+#include "dataplane/core/snapshot.h"
+
+namespace nodeplane::dp {
+namespace {
+
+constexpr uint16_t kPrefetchAhead = 4;
+constexpr uint16_t kEthLen = sizeof(rte_ether_hdr);
+
+inline Edge Drop(PacketMeta& m, DropReason r) noexcept {
+  m.drop = r;
+  return Edge::kDrop;
+}
+
+inline Edge ParseIp4(rte_mbuf* pkt, PacketMeta& m) noexcept {
+  const uint16_t avail = rte_pktmbuf_data_len(pkt) - kEthLen;
+  if (avail < sizeof(rte_ipv4_hdr)) return Drop(m, DropReason::kIp4Truncated);
+  const auto* ip = rte_pktmbuf_mtod_offset(pkt, const rte_ipv4_hdr*, kEthLen);
+  if ((ip->version_ihl >> 4) != 4) return Drop(m, DropReason::kIp4BadVersion);
+  const uint16_t hlen = static_cast<uint16_t>((ip->version_ihl & 0xf) * 4);
+  if (hlen < sizeof(rte_ipv4_hdr) || hlen > avail) return Drop(m, DropReason::kIp4BadIhl);
+  const uint16_t total = rte_be_to_cpu_16(ip->total_length);
+  if (total < hlen || total > rte_pktmbuf_pkt_len(pkt) - kEthLen) {
+    return Drop(m, DropReason::kIp4BadTotalLength);
+  }
+  const bool hw_checked = (pkt->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+  if (!hw_checked && rte_raw_cksum(ip, hlen) != 0xffff) return Drop(m, DropReason::kIp4BadChecksum);
+  m.cls = PacketClass::kIp4;
+  m.src_ip = ip->src_addr;
+  m.dst_ip = ip->dst_addr;
+  return Edge::kNext;
+}
+
+inline Edge ParseOne(const Snapshot& snap, rte_mbuf* pkt) noexcept {
+  PacketMeta& m = Meta(pkt);
+  m.in_port = pkt->port;
+  m.out_port = kNoPort;
+  m.l3_offset = kEthLen;
+  m.cls = PacketClass::kOther;
+  m.drop = DropReason::kUnspecified;
+  m.punt = false;
+  const PortEntry& port = snap.port(pkt->port);
+  if (port.kind == PortKind::kNone) return Drop(m, DropReason::kPortUnavailable);
+  if (rte_pktmbuf_data_len(pkt) < kEthLen) return Drop(m, DropReason::kEthTruncated);
+  const auto* eth = rte_pktmbuf_mtod(pkt, const rte_ether_hdr*);
+  if (port.kind == PortKind::kUplink && rte_is_unicast_ether_addr(&eth->dst_addr) &&
+      !std::equal(port.mac.begin(), port.mac.end(), eth->dst_addr.addr_bytes)) {
+    return Drop(m, DropReason::kEthOtherHost);
+  }
+  switch (eth->ether_type) {
+    case RTE_BE16(RTE_ETHER_TYPE_IPV4):
+      return ParseIp4(pkt, m);
+    case RTE_BE16(RTE_ETHER_TYPE_ARP):
+      m.cls = PacketClass::kArp;
+      return Edge::kNext;
+    default:
+      // Pods speak IPv4 and ARP here; anything else between host and uplink is the host's.
+      if (port.kind == PortKind::kPod) return Drop(m, DropReason::kEthertypeUnsupported);
+      m.punt = true;
+      return Edge::kNext;
+  }
+}
+
+}  // namespace
+
+void EthParseStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
+  for (uint16_t i = 0; i < std::min(kPrefetchAhead, b.n); ++i) {
+    rte_prefetch0(rte_pktmbuf_mtod(b.pkts[i], void*));
+  }
+  for (uint16_t i = 0; i < b.n; ++i) {
+    if (i + kPrefetchAhead < b.n) rte_prefetch0(rte_pktmbuf_mtod(b.pkts[i + kPrefetchAhead], void*));
+    out.edge[i] = ParseOne(ctx.snap, b.pkts[i]);
+  }
+}
+
+}  // namespace nodeplane::dp

@@ -1,0 +1,47 @@
+#include "dataplane/stages/port_tx.h"
+
+#include <rte_ethdev.h>
+
+#include "dataplane/core/packet_meta.h"
+#include "dataplane/core/snapshot.h"
+
+namespace nodeplane::dp {
+namespace {
+
+void FlushPort(StageContext& ctx, WorkerState& w, uint16_t port) noexcept {
+  TxBuffer& buf = w.tx[port];
+  const PortEntry& entry = ctx.snap.ports[port];
+  const uint16_t queue = static_cast<uint16_t>(w.index % entry.tx_queues);
+  const uint16_t sent = rte_eth_tx_burst(port, queue, buf.pkts, buf.n);
+  ctx.counters.tx_packets += sent;
+  if (sent < buf.n) [[unlikely]] {
+    ctx.counters.drops[static_cast<uint8_t>(DropReason::kTxFull)] += buf.n - sent;
+    rte_pktmbuf_free_bulk(&buf.pkts[sent], buf.n - sent);
+  }
+  buf.n = 0;
+}
+
+}  // namespace
+
+void PortTx::Enqueue(StageContext& ctx, WorkerState& w, rte_mbuf* m) noexcept {
+  const uint16_t port = Meta(m).out_port;
+  if (port >= RTE_MAX_ETHPORTS || ctx.snap.ports[port].kind == PortKind::kNone) [[unlikely]] {
+    ctx.counters.Drop(DropReason::kPortUnavailable);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  TxBuffer& buf = w.tx[port];
+  if (buf.n == 0) w.dirty[w.dirty_n++] = port;
+  buf.pkts[buf.n++] = m;
+  if (buf.n == kBurstMax) [[unlikely]] FlushPort(ctx, w, port);  // stays on the dirty list, n=0
+}
+
+void PortTx::Flush(StageContext& ctx, WorkerState& w) noexcept {
+  for (uint16_t i = 0; i < w.dirty_n; ++i) {
+    const uint16_t port = w.dirty[i];
+    if (w.tx[port].n != 0) FlushPort(ctx, w, port);
+  }
+  w.dirty_n = 0;
+}
+
+}  // namespace nodeplane::dp

@@ -1,0 +1,20 @@
+// Stage port_tx: buffers finished packets per output port and sends them with one
+// rte_eth_tx_burst per port and burst, on this worker's own tx queue.
+//   Input:   meta.out_port set by the deciding stage.
+//   Drops:   PORT_UNAVAILABLE (port gone from the snapshot), TX_FULL (queue did not take it).
+//   Never:   allocates, locks, logs, blocks.
+#pragma once
+#include <string_view>
+
+#include "dataplane/core/stage.h"
+#include "dataplane/core/worker_state.h"
+
+namespace nodeplane::dp {
+
+struct PortTx {
+  static constexpr std::string_view kName = "port_tx";
+  static void Enqueue(StageContext& ctx, WorkerState& w, rte_mbuf* m) noexcept;
+  static void Flush(StageContext& ctx, WorkerState& w) noexcept;
+};
+
+}  // namespace nodeplane::dp

@@ -1,0 +1,220 @@
+// Scenario files: parsing and compiling them into a SnapshotSpec through the control plane's own
+// validation and compiler.
+#include "perf/scenario/scenario.h"
+
+#include <google/protobuf/text_format.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "control/compile/snapshot_compiler.h"
+#include "control/model/from_proto.h"
+#include "nodeplane/counter.h"
+#include "nodeplane/drop_reason.h"
+
+namespace nodeplane::scenario {
+namespace {
+
+absl::Status LineError(int line, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat("line ", line, ": ", what));
+}
+
+bool IsDropReasonName(const std::string& name) {
+  for (uint8_t r = 0; r < kDropReasonCount; ++r) {
+    if (DropReasonName(static_cast<DropReason>(r)) == name) return true;
+  }
+  return false;
+}
+
+bool IsCounterName(const std::string& name) {
+  for (uint8_t c = 0; c < kCounterCount; ++c) {
+    if (CounterName(static_cast<Counter>(c)) == name) return true;
+  }
+  return false;
+}
+
+// The text of a brace block that starts right after `open` (the index of '{'), up to its
+// matching '}', skipping braces inside double-quoted strings. npos if unbalanced.
+size_t MatchingBrace(const std::string& text, size_t open) {
+  int depth = 0;
+  bool quoted = false;
+  for (size_t i = open; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '\\') ++i;
+      else if (c == '"') quoted = false;
+      continue;
+    }
+    if (c == '"') quoted = true;
+    if (c == '#') {  // comment to end of line
+      while (i < text.size() && text[i] != '\n') ++i;
+      continue;
+    }
+    if (c == '{') ++depth;
+    if (c == '}' && --depth == 0) return i;
+  }
+  return std::string::npos;
+}
+
+absl::StatusOr<uint64_t> Count(const std::string& word, int line) {
+  if (word.empty() || word.find_first_not_of("0123456789") != std::string::npos) {
+    return LineError(line, "not a count: \"" + word + "\"");
+  }
+  return std::stoull(word);
+}
+
+}  // namespace
+
+const PortDecl* Scenario::Port(const std::string& name) const {
+  for (const PortDecl& p : ports) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
+  Scenario s;
+  bool have_state = false, in_header = true;
+  std::istringstream in(text);
+  size_t offset = 0;  // of the current line in `text`
+  int line_no = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    ++line_no;
+    const size_t line_start = offset;
+    offset += line.size() + 1;
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos) continue;
+    if (line[first] == '#') {
+      if (in_header) s.description += (s.description.empty() ? "" : "\n") + line.substr(first + 1 + (line.size() > first + 1 && line[first + 1] == ' '));
+      continue;
+    }
+    in_header = false;
+    std::istringstream words(line);
+    std::string key;
+    words >> key;
+    if (key == "state") {
+      const size_t open = text.find('{', line_start);
+      const size_t close = open == std::string::npos ? open : MatchingBrace(text, open);
+      if (close == std::string::npos) return LineError(line_no, "state { ... } is not closed");
+      const std::string body = text.substr(open + 1, close - open - 1);
+      if (!google::protobuf::TextFormat::ParseFromString(body, &s.state)) {
+        return LineError(line_no, "state is not a valid nodeplane.v1.State text proto");
+      }
+      have_state = true;
+      // Continue after the block.
+      line_no += static_cast<int>(std::count(text.begin() + line_start, text.begin() + close, '\n'));
+      const size_t next = text.find('\n', close);
+      offset = next == std::string::npos ? text.size() : next + 1;
+      in.clear();
+      in.str(text.substr(offset));
+      continue;
+    }
+    std::vector<std::string> args;
+    for (std::string w; words >> w;) {
+      if (w[0] == '#') break;
+      args.push_back(w);
+    }
+    if (key == "port") {
+      PortDecl p;
+      if (args.size() < 3) return LineError(line_no, "port <name> <pod|uplink|host> ...");
+      p.name = args[0];
+      if (s.Port(p.name) != nullptr) return LineError(line_no, "port " + p.name + " declared twice");
+      size_t mac_at = 2;
+      if (args[1] == "pod") {
+        p.kind = dp::PortKind::kPod;
+        const size_t slash = args[2].find('/');
+        if (args.size() != 4 || slash == std::string::npos) {
+          return LineError(line_no, "port <name> pod <namespace>/<pod> <mac>");
+        }
+        p.pod = ctl::PodKey{args[2].substr(0, slash), args[2].substr(slash + 1)};
+        mac_at = 3;
+      } else if (args[1] == "uplink" || args[1] == "host") {
+        p.kind = args[1] == "uplink" ? dp::PortKind::kUplink : dp::PortKind::kHost;
+        if (args.size() != 3) return LineError(line_no, "port <name> " + args[1] + " <mac>");
+      } else {
+        return LineError(line_no, "port kind must be pod, uplink or host: " + args[1]);
+      }
+      const auto mac = Mac::Parse(args[mac_at]);
+      if (!mac) return LineError(line_no, "not a MAC address: " + args[mac_at]);
+      p.mac = *mac;
+      s.ports.push_back(p);
+    } else if (key == "input" && args.size() == 1) {
+      s.input = args[0];
+    } else if (key == "expect" && args.size() == 1) {
+      s.expect = args[0] == "none" ? "" : args[0];
+    } else if ((key == "drop" || key == "count") && args.size() == 2) {
+      auto n = Count(args[1], line_no);
+      if (!n.ok()) return n.status();
+      if (key == "drop") {
+        if (!IsDropReasonName(args[0])) return LineError(line_no, "unknown drop reason " + args[0]);
+        s.drops[args[0]] = *n;
+      } else {
+        if (!IsCounterName(args[0])) return LineError(line_no, "unknown counter " + args[0]);
+        s.counters[args[0]] = *n;
+      }
+    } else {
+      return LineError(line_no, "unknown or malformed line: " + line.substr(first));
+    }
+  }
+  if (!have_state) return absl::InvalidArgumentError("no state { ... } block");
+  if (s.input.empty()) return absl::InvalidArgumentError("no input port");
+  if (s.Port(s.input) == nullptr) return absl::InvalidArgumentError("input port not declared: " + s.input);
+  if (s.expect && !s.expect->empty() && s.Port(*s.expect) == nullptr) {
+    return absl::InvalidArgumentError("expect port not declared: " + *s.expect);
+  }
+  return s;
+}
+
+absl::StatusOr<Scenario> LoadScenario(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return absl::NotFoundError("cannot read " + path);
+  std::stringstream buf;
+  buf << f.rdbuf();
+  auto s = ParseScenario(buf.str());
+  if (!s.ok()) return absl::Status(s.status().code(), path + ": " + std::string(s.status().message()));
+  return s;
+}
+
+absl::StatusOr<dp::SnapshotSpec> Compile(const Scenario& s, const PortIds& ids, uint16_t workers,
+                                         uint64_t generation) {
+  ctl::DesiredState state;
+  if (s.state.has_node()) {
+    auto node = ctl::NodeFromProto(s.state.node(), "state.node");
+    if (!node.ok()) return node.status();
+    state.node = *node;
+  }
+  for (int i = 0; i < s.state.pods_size(); ++i) {
+    auto pod = ctl::PodFromProto(s.state.pods(i), absl::StrCat("state.pods[", i, "]"));
+    if (!pod.ok()) return pod.status();
+    if (!state.pods.emplace(pod->key, *pod).second) {
+      return absl::AlreadyExistsError("state.pods: " + pod->key.ToString() + " listed twice");
+    }
+  }
+  ctl::RuntimePorts rt;
+  rt.worker_count = workers;
+  for (const PortDecl& p : s.ports) {
+    const auto id = ids.find(p.name);
+    if (id == ids.end()) return absl::InvalidArgumentError("no port id for " + p.name);
+    switch (p.kind) {
+      case dp::PortKind::kPod:
+        state.attachments[*p.pod] = ctl::Attachment{
+            .key = *p.pod, .mac = p.mac, .port_id = id->second, .rx_queues = 1, .tx_queues = workers};
+        break;
+      case dp::PortKind::kUplink:
+        rt.uplink = ctl::RuntimePort{id->second, p.mac, 1, workers};
+        break;
+      case dp::PortKind::kHost:
+        rt.host = ctl::RuntimePort{id->second, p.mac, 1, workers};
+        break;
+      case dp::PortKind::kNone:
+        break;
+    }
+  }
+  if (absl::Status st = state.Check(); !st.ok()) return st;
+  return ctl::CompileSnapshot(state, rt, generation);
+}
+
+}  // namespace nodeplane::scenario
