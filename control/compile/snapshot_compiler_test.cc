@@ -36,8 +36,8 @@ void AddPod(DesiredState& s, const std::string& name, const char* ip, uint16_t p
             const char* mac) {
   const PodKey key{"default", name};
   s.pods[key] = PodModel{.key = key, .ips = {A(ip)}, .node_name = "node-a"};
-  s.attachments[key] = Attachment{.key = key, .mac = M(mac), .port_id = port, .rx_queues = 1,
-                                  .tx_queues = 2};
+  s.attachments[key] =
+      Attachment{.key = key, .mac = M(mac), .port_id = port, .rx_queues = 1, .tx_queues = 2};
 }
 
 DesiredState TwoPods() {

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "control/daemon/pod_link_names.h"
 #include "control/netns/pod_interface.h"
 
 namespace nodeplane::ctl {
@@ -95,13 +96,7 @@ absl::StatusOr<uint64_t> Applier::Sync(NodeModel node, std::vector<PodModel> pod
   return CommitLocked(std::move(next));
 }
 
-std::string Applier::NextPortName() {
-  // Kernel interface names are at most 15 characters; the pid keeps several daemons apart.
-  char name[16];
-  std::snprintf(name, sizeof(name), "np%05x%06x", static_cast<unsigned>(getpid()) & 0xfffff,
-                ++port_seq_ & 0xffffff);
-  return name;
-}
+std::string Applier::NextPortName() { return PodLinkName(static_cast<uint32_t>(getpid()), ++port_seq_); }
 
 absl::StatusOr<std::pair<uint64_t, Attachment>> Applier::AttachPod(AttachRequest req) {
   std::lock_guard lock(mu_);

@@ -16,6 +16,7 @@
 
 #include "control/daemon/applier.h"
 #include "control/daemon/options.h"
+#include "control/daemon/pod_link_names.h"
 #include "control/server/nodeplane_service.h"
 #include "dataplane/core/eal.h"
 #include "dataplane/core/ports.h"
@@ -87,6 +88,9 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   RuntimePorts rt{.worker_count = workers};
   if (!AddNodePorts(opts, ports, rt, &error)) return Fail(error);
 
+  if (const int stale = RemoveStalePodLinks(); stale > 0) {
+    std::fprintf(stderr, "nodeplaned: removed %d pod link(s) left by an earlier run\n", stale);
+  }
   Applier applier(ports, published, rt, opts.host_iface, opts.pod_port);
   if (absl::Status s = applier.Start(); !s.ok()) return Fail(std::string(s.message()));
   if (!opts.node_name.empty()) {

@@ -137,8 +137,8 @@ std::string DaemonUsage() {
   --uplink DEVARGS       DPDK devargs of the node's NIC (PCI address, or e.g.
                          net_af_packet0,iface=eth1); none by default
   --host-iface NAME      exception tap towards the host kernel (default np-host; "none" = off)
-  --pod-port TYPE        a pod's port: tap (DPDK net_tap, default) or af_packet (a veth pair
-                         served by DPDK net_af_packet; pod MTU at most 1900)
+  --pod-port TYPE        a pod's port: af_packet (a veth pair served by DPDK net_af_packet;
+                         the default, measured faster) or tap (DPDK net_tap)
   --socket PATH          gRPC unix socket, mode 0600 (default /run/nodeplane/nodeplaned.sock)
   --lcores LIST          EAL lcores; every one runs a worker, the first also the main thread
                          (default 0)

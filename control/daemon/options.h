@@ -13,7 +13,7 @@ struct DaemonOptions {
   std::string node_name;
   std::string uplink;                 // DPDK devargs; empty: no uplink
   std::string host_iface = "np-host"; // exception tap; "none": no exception port
-  PodPortType pod_port = PodPortType::kTap;  // how pods are attached
+  PodPortType pod_port = PodPortType::kAfPacket;  // the faster of the two: perf/pod_ports
   std::string socket = "/run/nodeplane/nodeplaned.sock";
   std::string lcores = "0";
   uint32_t idle_sleep_us = 0;         // 0: poll at full speed

@@ -21,7 +21,8 @@ DesiredState Base() {
   return s;
 }
 
-void AddPod(DesiredState& s, const std::string& name, const char* ip, const std::string& node = "node-a") {
+void AddPod(DesiredState& s, const std::string& name, const char* ip,
+            const std::string& node = "node-a") {
   PodKey key{"default", name};
   s.pods[key] = PodModel{.key = key, .ips = {A(ip)}, .node_name = node};
 }
@@ -31,7 +32,8 @@ void Attach(DesiredState& s, const std::string& name, uint16_t port) {
   s.attachments[key] = Attachment{.key = key, .port_id = port};
 }
 
-::testing::AssertionResult Has(const absl::Status& s, absl::StatusCode code, const std::string& text) {
+::testing::AssertionResult Has(const absl::Status& s, absl::StatusCode code,
+                               const std::string& text) {
   if (s.code() == code && std::string(s.message()).find(text) != std::string::npos) {
     return ::testing::AssertionSuccess();
   }

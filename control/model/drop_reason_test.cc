@@ -1,6 +1,8 @@
 // Checks that drop_reasons.def and the API's nodeplane.v1.DropReason agree name for name
 // (DROP_REASON_ + the .def's proto name) and number for number, in both directions, through the
 // protobuf descriptor; and that the .def's numbers can index the per-worker counter arrays.
+#include "nodeplane/drop_reason.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "nodeplane/counter.h"
-#include "nodeplane/drop_reason.h"
 #include "nodeplane/v1/stats.pb.h"
 
 namespace nodeplane {

@@ -6,6 +6,7 @@
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 namespace nodeplane::ctl {
@@ -22,9 +23,8 @@ T Parse(const std::string& text) {
 ::testing::AssertionResult RejectedAt(const absl::Status& s, absl::StatusCode code,
                                       const std::string& field) {
   if (s.code() != code) {
-    return ::testing::AssertionFailure()
-           << "expected " << absl::StatusCodeToString(code) << " at \"" << field << "\", got "
-           << s.ToString();
+    return ::testing::AssertionFailure() << "expected " << absl::StatusCodeToString(code)
+                                         << " at \"" << field << "\", got " << s.ToString();
   }
   if (std::string(s.message()).rfind(field + ": ", 0) != 0) {
     return ::testing::AssertionFailure()
@@ -83,6 +83,7 @@ TEST(NodeFromProto, RoundTripsThroughNodeToProto) {
 
 struct BadNode {
   std::string name;
+  friend void PrintTo(const BadNode& c, std::ostream* os) { *os << c.name; }
   std::string text;
   absl::StatusCode code;
   std::string field;
@@ -117,8 +118,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "node.addresses[0]"},
         BadNode{"AddressPrefixNotANumber", R"pb(name: "n" addresses: "10.0.0.1/2x")pb", kInvalid,
                 "node.addresses[0]"},
-        BadNode{"AddressPrefixThreeDigits", R"pb(name: "n" addresses: "10.0.0.1/024")pb",
-                kInvalid, "node.addresses[0]"},
+        BadNode{"AddressPrefixThreeDigits", R"pb(name: "n" addresses: "10.0.0.1/024")pb", kInvalid,
+                "node.addresses[0]"},
         BadNode{"AddressIp6", R"pb(name: "n" addresses: "fd00::1")pb", kUnimplemented,
                 "node.addresses[0]"},
         BadNode{"PodCidrWithHostBits", R"pb(name: "n" pod_cidrs: "10.244.1.1/24")pb", kInvalid,
@@ -142,6 +143,7 @@ TEST(NodeFromProto, TopLevelFieldHasNoPrefix) {
 
 struct BadPod {
   std::string name;
+  friend void PrintTo(const BadPod& c, std::ostream* os) { *os << c.name; }
   std::string text;
   absl::StatusCode code;
   std::string field;
@@ -155,7 +157,7 @@ TEST_P(PodFromProtoRejects, NamingTheField) {
   EXPECT_TRUE(RejectedAt(pod.status(), c.code, c.field));
 }
 
-#define NP_KEY R"pb(key { namespace: "default" name: "web-1" } )pb"
+#define NP_KEY R"pb(key { namespace: "default" name: "web-1" })pb"
 
 INSTANTIATE_TEST_SUITE_P(
     PodFromProto, PodFromProtoRejects,
@@ -178,12 +180,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadPod{"DualStack", NP_KEY R"pb(ips: "10.244.1.5" ips: "fd00::5")pb", kUnimplemented,
                "pods[2].ips"},
         BadPod{"PortZero", NP_KEY R"pb(ports { port: 0 })pb", kInvalid, "pods[2].ports[0].port"},
-        BadPod{"PortTooLarge", NP_KEY R"pb(ports { port: 80 } ports { port: 65536 })pb", kInvalid,
-               "pods[2].ports[1].port"},
+        BadPod{"PortTooLarge", NP_KEY R"pb(ports { port: 80 }
+                                           ports { port: 65536 })pb",
+               kInvalid, "pods[2].ports[1].port"},
         BadPod{"PortUnknownProtocol", NP_KEY R"pb(ports { port: 80 protocol: 99 })pb", kInvalid,
                "pods[2].ports[0].protocol"},
-        BadPod{"DuplicatePortName",
-               NP_KEY R"pb(ports { name: "http" port: 80 } ports { name: "http" port: 81 })pb",
+        BadPod{"DuplicatePortName", NP_KEY R"pb(ports { name: "http" port: 80 }
+                                                ports { name: "http" port: 81 })pb",
                kInvalid, "pods[2].ports[1].name"},
         BadPod{"EmptyLabelKey", NP_KEY R"pb(labels { key: "" value: "x" })pb", kInvalid,
                "pods[2].labels"},

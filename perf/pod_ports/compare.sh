@@ -242,6 +242,7 @@ print(json.dumps({
     "udp_rx_kpps": round((recv["packets"] - recv["lost_packets"]) / recv["seconds"] / 1e3, 1),
     "udp_loss_pct": round(recv["lost_percent"], 2),
     "udp_arrived_kpps": round(arrived / recv["seconds"] / 1e3, 1),
+    "udp_path_loss_pct": round(100 * max(0, 1 - arrived / sent["packets"]), 2),
     "ping_p50_us": round(pct(50)), "ping_p99_us": round(pct(99)),
     "ping_replies": len(rtts),
     "memory": memory,
@@ -270,9 +271,10 @@ path, gen_cpu, cpus, payload = sys.argv[1:5]
 runs = [json.loads(l) for l in open(path)]
 mem = " / ".join(sorted({r["memory"] for r in runs}))
 types = list(dict.fromkeys(r["type"] for r in runs))
-metrics = [("tcp_gbps", "TCP Gbit/s"), ("udp_rx_kpps", "UDP rx kpps"),
-           ("udp_loss_pct", "UDP loss %"), ("udp_arrived_kpps", "UDP arrived kpps"),
-           ("udp_offered_kpps", "UDP offered kpps"), ("ping_p50_us", "ping p50 us"),
+metrics = [("tcp_gbps", "TCP Gbit/s"), ("tcp_retransmits", "TCP retransmits"),
+           ("udp_offered_kpps", "UDP offered kpps"), ("udp_arrived_kpps", "UDP arrived kpps"),
+           ("udp_path_loss_pct", "UDP path loss %"), ("udp_rx_kpps", "UDP rx kpps"),
+           ("udp_loss_pct", "UDP loss %"), ("ping_p50_us", "ping p50 us"),
            ("ping_p99_us", "ping p99 us")]
 med = {t: {m: statistics.median(r[m] for r in runs if r["type"] == t) for m, _ in metrics}
        for t in types}
