@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <ostream>
 #include <string>
 
 #include "dataplane/testing/packet_builder.h"
@@ -118,6 +119,7 @@ TEST(MakeIcmp4Error, ChecksumIsTheOnesComplementOfTheSumEvenWhenThatIsZero) {
 
 struct RefusedCase {
   std::string name;
+  friend void PrintTo(const RefusedCase& c, std::ostream* os) { *os << c.name; }
   Bytes frame;
 };
 
@@ -139,7 +141,8 @@ INSTANTIATE_TEST_SUITE_P(
         RefusedCase{"TimeExceeded", Offending().Icmp(11, 1).Payload(Bytes(28, 1))},
         RefusedCase{"ParameterProblem", Offending().Icmp(12, 0).Payload(Bytes(28, 1))},
         RefusedCase{"NonFirstFragment", Offending().FragmentOffset(1).Udp(1, 2)},
-        RefusedCase{"LastFragment", Offending().FragmentOffset(100, false).Ip4Proto(6).Payload("x")},
+        RefusedCase{"LastFragment",
+                    Offending().FragmentOffset(100, false).Ip4Proto(6).Payload("x")},
         RefusedCase{"MulticastSource",
                     Pkt().Eth(kSenderMac, kOurMac).Ip4(A("239.1.1.1"), kTarget).Udp(1, 2)},
         RefusedCase{"ClassESource",

@@ -69,36 +69,44 @@ std::vector<Bytes> Sorted(std::vector<Bytes> v) {
 TEST(Pipeline, MixedBurstLeavesByTheRightPorts) {
   Net net;
   const unsigned baseline = MbufsInUse();
-  const Bytes a_to_b = Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac())
+  const Bytes a_to_b = Pkt()
+                           .Eth(Topo::PodAMac(), Topo::GatewayMac())
                            .Ip4(Topo::PodAIp(), Topo::PodBIp())
                            .Udp(1000, 2000)
                            .Payload("hello");
-  const Bytes a_arp = Pkt().Eth(Topo::PodAMac(), kBroadcast)
+  const Bytes a_arp = Pkt()
+                          .Eth(Topo::PodAMac(), kBroadcast)
                           .ArpRequest(Topo::PodAMac(), Topo::PodAIp(), Topo::PodGateway());
-  const Bytes a_ttl1 = Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac())
+  const Bytes a_ttl1 = Pkt()
+                           .Eth(Topo::PodAMac(), Topo::GatewayMac())
                            .Ip4(Topo::PodAIp(), Topo::PodBIp())
                            .Ttl(1)
                            .Udp(1000, 2000)
                            .Payload("12345678");
-  const Bytes a_bad_sum = Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac())
+  const Bytes a_bad_sum = Pkt()
+                              .Eth(Topo::PodAMac(), Topo::GatewayMac())
                               .Ip4(Topo::PodAIp(), Topo::PodBIp())
                               .Udp(1, 2)
                               .BadIp4Checksum();
-  const Bytes a_spoofed = Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac())
-                              .Ip4(Topo::PodBIp(), Topo::PodBIp())
-                              .Udp(1, 2);
-  const Bytes a_to_node = Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac())
+  const Bytes a_spoofed =
+      Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodBIp(), Topo::PodBIp()).Udp(1, 2);
+  const Bytes a_to_node = Pkt()
+                              .Eth(Topo::PodAMac(), Topo::GatewayMac())
                               .Ip4(Topo::PodAIp(), Topo::NodeIp())
                               .Tcp(40000, 22);
-  const Bytes up_ip6 = Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac())
+  const Bytes up_ip6 = Pkt()
+                           .Eth(Topo::RouterMac(), Topo::UplinkMac())
                            .EthType(testing::kEthTypeIp6)
                            .Payload(Bytes(60, 6));
-  const Bytes up_arp = Pkt().Eth(Topo::RouterMac(), kBroadcast)
+  const Bytes up_arp = Pkt()
+                           .Eth(Topo::RouterMac(), kBroadcast)
                            .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::NodeIp());
-  const Bytes up_to_b = Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac())
+  const Bytes up_to_b = Pkt()
+                            .Eth(Topo::RouterMac(), Topo::UplinkMac())
                             .Ip4(Topo::RemoteIp(), Topo::PodBIp())
                             .Udp(53, 5000);
-  const Bytes host_out = Pkt().Eth(Topo::HostMac(), Topo::RouterMac())
+  const Bytes host_out = Pkt()
+                             .Eth(Topo::HostMac(), Topo::RouterMac())
                              .Ip4(Topo::NodeIp(), Topo::RemoteIp())
                              .Tcp(22, 40000, testing::kTcpAck);
   net.Run({{a_to_b, net.ids.pod_a},
@@ -113,24 +121,29 @@ TEST(Pipeline, MixedBurstLeavesByTheRightPorts) {
            {host_out, net.ids.host}});
 
   // Expected frames, built from the rules (not from the program's output).
-  const Bytes routed_a_to_b = Pkt().Eth(Topo::GatewayMac(), Topo::PodBMac())
+  const Bytes routed_a_to_b = Pkt()
+                                  .Eth(Topo::GatewayMac(), Topo::PodBMac())
                                   .Ip4(Topo::PodAIp(), Topo::PodBIp())
                                   .Ttl(63)
                                   .Udp(1000, 2000)
                                   .Payload("hello");
-  const Bytes routed_up_to_b = Pkt().Eth(Topo::GatewayMac(), Topo::PodBMac())
+  const Bytes routed_up_to_b = Pkt()
+                                   .Eth(Topo::GatewayMac(), Topo::PodBMac())
                                    .Ip4(Topo::RemoteIp(), Topo::PodBIp())
                                    .Ttl(63)
                                    .Udp(53, 5000);
-  const Bytes routed_a_to_node = Pkt().Eth(Topo::GatewayMac(), Topo::HostMac())
+  const Bytes routed_a_to_node = Pkt()
+                                     .Eth(Topo::GatewayMac(), Topo::HostMac())
                                      .Ip4(Topo::PodAIp(), Topo::NodeIp())
                                      .Ttl(63)
                                      .Tcp(40000, 22);
-  const Bytes arp_reply = Pkt().Eth(Topo::GatewayMac(), Topo::PodAMac())
-                              .ArpReply(Topo::GatewayMac(), Topo::PodGateway(), Topo::PodAMac(),
-                                        Topo::PodAIp());
+  const Bytes arp_reply =
+      Pkt()
+          .Eth(Topo::GatewayMac(), Topo::PodAMac())
+          .ArpReply(Topo::GatewayMac(), Topo::PodGateway(), Topo::PodAMac(), Topo::PodAIp());
   const Bytes quote(a_ttl1.begin() + 14, a_ttl1.begin() + 14 + 28);
-  const Bytes time_exceeded = Pkt().Eth(Topo::GatewayMac(), Topo::PodAMac())
+  const Bytes time_exceeded = Pkt()
+                                  .Eth(Topo::GatewayMac(), Topo::PodAMac())
                                   .Ip4(Topo::PodGateway(), Topo::PodAIp())
                                   .Tos(0xc0)
                                   .Icmp(11, 0)
@@ -166,26 +179,32 @@ TEST(Pipeline, StageHarnessRunsTheStagesInThePipelinesOrder) {
   const std::vector<std::pair<Bytes, uint16_t>> frames = {
       {Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodAIp(), Topo::PodBIp()).Udp(1, 2),
        net.ids.pod_a},
-      {Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac())
+      {Pkt()
+           .Eth(Topo::PodAMac(), Topo::GatewayMac())
            .Ip4(Topo::PodAIp(), Topo::PodBIp())
            .Ttl(1)
            .Udp(1, 2),
        net.ids.pod_a},
-      {Pkt().Eth(Topo::PodAMac(), kBroadcast)
+      {Pkt()
+           .Eth(Topo::PodAMac(), kBroadcast)
            .ArpRequest(Topo::PodAMac(), Topo::PodAIp(), Topo::PodGateway()),
        net.ids.pod_a},
-      {Pkt().Eth(Topo::HostMac(), kBroadcast)
+      {Pkt()
+           .Eth(Topo::HostMac(), kBroadcast)
            .ArpRequest(Topo::HostMac(), Topo::NodeIp(), Topo::PodBIp()),
        net.ids.host},
-      {Pkt().Eth(Topo::HostMac(), kBroadcast)
+      {Pkt()
+           .Eth(Topo::HostMac(), kBroadcast)
            .ArpRequest(Topo::HostMac(), Topo::NodeIp(), Topo::RemoteIp()),
        net.ids.host},
-      {Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac())
+      {Pkt()
+           .Eth(Topo::RouterMac(), Topo::UplinkMac())
            .Ip4(Topo::RemoteIp(), Topo::NodeIp())
            .Ttl(1)
            .Udp(1, 2),
        net.ids.uplink},
-      {Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac())
+      {Pkt()
+           .Eth(Topo::RouterMac(), Topo::UplinkMac())
            .Ip4(Topo::RemoteIp(), Topo::PodAIp())
            .Ttl(1)
            .Udp(1, 2),
@@ -236,14 +255,16 @@ TEST(Worker, PollOnceReceivesRunsTransmitsAndEchoesTheGeneration) {
   published.Publish(spec.Build());
   worker.Attach();
 
-  const Bytes in = Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac())
+  const Bytes in = Pkt()
+                       .Eth(Topo::PodAMac(), Topo::GatewayMac())
                        .Ip4(Topo::PodAIp(), Topo::PodBIp())
                        .IcmpEcho(1, 1)
                        .Payload("ping");
   ports.Inject(ids.pod_a, {in, in, in});
   EXPECT_EQ(worker.PollOnce(), 3u);
   EXPECT_EQ(worker.generation(), 7u);
-  const Bytes routed = Pkt().Eth(Topo::GatewayMac(), Topo::PodBMac())
+  const Bytes routed = Pkt()
+                           .Eth(Topo::GatewayMac(), Topo::PodBMac())
                            .Ip4(Topo::PodAIp(), Topo::PodBIp())
                            .Ttl(63)
                            .IcmpEcho(1, 1)

@@ -1,7 +1,7 @@
 // Unit tests of RCU publication (Published<T> over Rcu) with a real worker thread: an old object is
-// freed only after every online worker has left it, Publish returns only then, an offline (sleeping)
-// worker holds nothing up, and a dp::Worker echoes each generation it runs. No sleeps: threads
-// wait for each other's progress, never for time.
+// freed only after every online worker has left it, Publish returns only then, an offline
+// (sleeping) worker holds nothing up, and a dp::Worker echoes each generation it runs. No sleeps:
+// threads wait for each other's progress, never for time.
 #include "dataplane/core/published.h"
 
 #include <gtest/gtest.h>
@@ -29,8 +29,8 @@ struct Board {
     for (auto& f : freed) f.store(false);
   }
   std::vector<std::atomic<bool>> freed;
-  std::atomic<int> holding{kNone};    // the id the worker is using right now
-  std::atomic<int> violations{0};     // frees of an object the worker was holding
+  std::atomic<int> holding{kNone};  // the id the worker is using right now
+  std::atomic<int> violations{0};   // frees of an object the worker was holding
   std::atomic<int> destroyed{0};
 };
 
@@ -198,7 +198,8 @@ TEST_F(PublishedTest, PollingWorkerRunsEachGenerationByItsNextPoll) {
     // The grace period ended: the online worker reported quiescent after the swap, so it has
     // finished with generation g-1 and its next poll runs g. It never runs g-2 again.
     const uint64_t running = worker.generation();
-    EXPECT_TRUE(running == g - 1 || running == g) << "generation " << g << ": worker at " << running;
+    EXPECT_TRUE(running == g - 1 || running == g)
+        << "generation " << g << ": worker at " << running;
   }
   EXPECT_TRUE(SpinUntil([&] { return worker.generation() == kGenerations; }));
   stop.store(true);

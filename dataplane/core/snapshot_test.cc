@@ -7,6 +7,7 @@
 #include <rte_malloc.h>
 #include <rte_memzone.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -158,6 +159,7 @@ TEST_F(SnapshotTest, EveryQueueIsPolledByExactlyOneWorker) {
 
 struct BadSpec {
   std::string name;
+  friend void PrintTo(const BadSpec& c, std::ostream* os) { *os << c.name; }
   SnapshotSpec spec;
   std::string error_mentions;
 };
@@ -199,55 +201,66 @@ TEST_P(SnapshotRejects, WholeWithAReasonAndNothingAllocated) {
 
 INSTANTIATE_TEST_SUITE_P(
     SnapshotTest, SnapshotRejects,
-    ::testing::Values(
-        BadSpec{"DuplicatePort",
-                Edit(Valid(), [](SnapshotSpec& s) { s.ports.push_back(s.ports[2]); }),
-                "port listed twice: 2"},
-        BadSpec{"DuplicatePortOfAnotherKind",
-                Edit(Valid(),
-                     [](SnapshotSpec& s) {
-                       s.ports.push_back(s.ports[0]);
-                       s.ports.back().kind = PortKind::kPod;
-                     }),
-                "port listed twice: 0"},
-        BadSpec{"RouteToUnknownPort",
-                Edit(Valid(), [](SnapshotSpec& s) { s.routes.push_back({A("10.244.1.9"), 9}); }),
-                "10.244.1.9 points at unknown port 9"},
-        BadSpec{"RouteToPortIdOutOfRange",
-                Edit(Valid(),
-                     [](SnapshotSpec& s) { s.routes.push_back({A("10.244.1.9"), 4000}); }),
-                "unknown port 4000"},
-        BadSpec{"DuplicateRoute",
-                Edit(Valid(),
-                     [](SnapshotSpec& s) { s.routes.push_back({Topo::PodAIp(), Topo::kPodB}); }),
-                "duplicate"},
-        BadSpec{"TxQueuesFewerThanWorkers",
-                Edit(Valid(), [](SnapshotSpec& s) { s.worker_count = 2; }),
-                "fewer tx queues than workers"},
-        BadSpec{"ZeroWorkers", Edit(Valid(), [](SnapshotSpec& s) { s.worker_count = 0; }),
-                "worker count"},
-        BadSpec{"TooManyWorkers",
-                Edit(Valid(),
-                     [](SnapshotSpec& s) {
-                       s.worker_count = kMaxWorkers + 1;
-                       for (auto& p : s.ports) p.tx_queues = kMaxWorkers + 1;
-                     }),
-                "worker count"},
-        BadSpec{"PortIdOutOfRange",
-                Edit(Valid(),
-                     [](SnapshotSpec& s) {
-                       s.ports.push_back(PortSpec{RTE_MAX_ETHPORTS, PortKind::kPod});
-                     }),
-                "out of range"},
-        BadSpec{"PortKindUnset",
-                Edit(Valid(), [](SnapshotSpec& s) { s.ports.push_back(PortSpec{9, PortKind::kNone}); }),
-                "kind unset: 9"},
-        BadSpec{"TooManyRxQueuesForOneWorker",
-                Edit(Valid(),
-                     [](SnapshotSpec& s) {
-                       s.ports[2].rx_queues = kMaxRxQueuesPerWorker;  // plus the other 3 ports'
-                     }),
-                "too many rx queues"}),
+    ::testing::Values(BadSpec{"DuplicatePort",
+                              Edit(Valid(), [](SnapshotSpec& s) { s.ports.push_back(s.ports[2]); }),
+                              "port listed twice: 2"},
+                      BadSpec{"DuplicatePortOfAnotherKind",
+                              Edit(Valid(),
+                                   [](SnapshotSpec& s) {
+                                     s.ports.push_back(s.ports[0]);
+                                     s.ports.back().kind = PortKind::kPod;
+                                   }),
+                              "port listed twice: 0"},
+                      BadSpec{"RouteToUnknownPort",
+                              Edit(Valid(),
+                                   [](SnapshotSpec& s) {
+                                     s.routes.push_back({A("10.244.1.9"), 9});
+                                   }),
+                              "10.244.1.9 points at unknown port 9"},
+                      BadSpec{"RouteToPortIdOutOfRange",
+                              Edit(Valid(),
+                                   [](SnapshotSpec& s) {
+                                     s.routes.push_back({A("10.244.1.9"), 4000});
+                                   }),
+                              "unknown port 4000"},
+                      BadSpec{"DuplicateRoute",
+                              Edit(Valid(),
+                                   [](SnapshotSpec& s) {
+                                     s.routes.push_back({Topo::PodAIp(), Topo::kPodB});
+                                   }),
+                              "duplicate"},
+                      BadSpec{"TxQueuesFewerThanWorkers",
+                              Edit(Valid(), [](SnapshotSpec& s) { s.worker_count = 2; }),
+                              "fewer tx queues than workers"},
+                      BadSpec{"ZeroWorkers",
+                              Edit(Valid(), [](SnapshotSpec& s) { s.worker_count = 0; }),
+                              "worker count"},
+                      BadSpec{"TooManyWorkers",
+                              Edit(Valid(),
+                                   [](SnapshotSpec& s) {
+                                     s.worker_count = kMaxWorkers + 1;
+                                     for (auto& p : s.ports) p.tx_queues = kMaxWorkers + 1;
+                                   }),
+                              "worker count"},
+                      BadSpec{"PortIdOutOfRange",
+                              Edit(Valid(),
+                                   [](SnapshotSpec& s) {
+                                     s.ports.push_back(PortSpec{RTE_MAX_ETHPORTS, PortKind::kPod});
+                                   }),
+                              "out of range"},
+                      BadSpec{"PortKindUnset",
+                              Edit(Valid(),
+                                   [](SnapshotSpec& s) {
+                                     s.ports.push_back(PortSpec{9, PortKind::kNone});
+                                   }),
+                              "kind unset: 9"},
+                      BadSpec{"TooManyRxQueuesForOneWorker",
+                              Edit(Valid(),
+                                   [](SnapshotSpec& s) {
+                                     s.ports[2].rx_queues =
+                                         kMaxRxQueuesPerWorker;  // plus the other 3 ports'
+                                   }),
+                              "too many rx queues"}),
     [](const ::testing::TestParamInfo<BadSpec>& info) { return info.param.name; });
 
 }  // namespace

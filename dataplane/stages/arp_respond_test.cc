@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 #include "dataplane/testing/packet_builder.h"
@@ -15,9 +16,9 @@ namespace {
 
 using testing::A;
 using testing::Bytes;
-using testing::SameFrame;
 using testing::M;
 using testing::Pkt;
+using testing::SameFrame;
 using testing::StageHarness;
 using testing::Topo;
 
@@ -38,10 +39,10 @@ TEST(ArpRespondStage, GatewayIsAnsweredToThePodWithOurMac) {
   ASSERT_EQ(out.edge, Edge::kTx);
   EXPECT_EQ(out.decided_by, ArpRespondStage::kName);
   EXPECT_EQ(out.meta.out_port, Topo::kPodA) << "the reply goes back out of the asking port";
-  const Bytes want = Pkt()
-                         .Eth(Topo::GatewayMac(), Topo::PodAMac())
-                         .ArpReply(Topo::GatewayMac(), Topo::PodGateway(), Topo::PodAMac(),
-                                   Topo::PodAIp());
+  const Bytes want =
+      Pkt()
+          .Eth(Topo::GatewayMac(), Topo::PodAMac())
+          .ArpReply(Topo::GatewayMac(), Topo::PodGateway(), Topo::PodAMac(), Topo::PodAIp());
   EXPECT_TRUE(SameFrame(want, out.bytes));
   EXPECT_EQ(h.events(Counter::kArpRepliesSent), 1u);
 }
@@ -51,10 +52,10 @@ TEST(ArpRespondStage, PaddedRequestGetsAMinimalReply) {
   StageHarness<ArpRespondStage> h(*snap);
   const auto out = h.Run(PodAAsks(Topo::PodGateway()).PadTo(60), Topo::kPodA);
   ASSERT_EQ(out.edge, Edge::kTx);
-  const Bytes want = Pkt()
-                         .Eth(Topo::GatewayMac(), Topo::PodAMac())
-                         .ArpReply(Topo::GatewayMac(), Topo::PodGateway(), Topo::PodAMac(),
-                                   Topo::PodAIp());
+  const Bytes want =
+      Pkt()
+          .Eth(Topo::GatewayMac(), Topo::PodAMac())
+          .ArpReply(Topo::GatewayMac(), Topo::PodGateway(), Topo::PodAMac(), Topo::PodAIp());
   EXPECT_TRUE(SameFrame(want, out.bytes));
 }
 
@@ -80,16 +81,17 @@ TEST(ArpRespondStage, PodAddressIsAnsweredToTheHost) {
   const auto out = h.Run(HostAsks(Topo::PodBIp()), Topo::kHost);
   ASSERT_EQ(out.edge, Edge::kTx);
   EXPECT_EQ(out.meta.out_port, Topo::kHost);
-  const Bytes want = Pkt()
-                         .Eth(Topo::GatewayMac(), Topo::HostMac())
-                         .ArpReply(Topo::GatewayMac(), Topo::PodBIp(), Topo::HostMac(),
-                                   Topo::NodeIp());
+  const Bytes want =
+      Pkt()
+          .Eth(Topo::GatewayMac(), Topo::HostMac())
+          .ArpReply(Topo::GatewayMac(), Topo::PodBIp(), Topo::HostMac(), Topo::NodeIp());
   EXPECT_TRUE(SameFrame(want, out.bytes));
   EXPECT_EQ(h.events(Counter::kArpRepliesSent), 1u);
 }
 
 struct PassCase {
   std::string name;
+  friend void PrintTo(const PassCase& c, std::ostream* os) { *os << c.name; }
   Bytes frame;
   uint16_t in_port;
 };
@@ -112,34 +114,40 @@ INSTANTIATE_TEST_SUITE_P(
     ArpRespondStage, ArpRespondPunts,
     ::testing::Values(
         PassCase{"UplinkRequestForTheNode",
-                 Pkt().Eth(Topo::RouterMac(), kBroadcast)
+                 Pkt()
+                     .Eth(Topo::RouterMac(), kBroadcast)
                      .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::NodeIp()),
                  Topo::kUplink},
         PassCase{"UplinkRequestForAPodAddress",
-                 Pkt().Eth(Topo::RouterMac(), kBroadcast)
+                 Pkt()
+                     .Eth(Topo::RouterMac(), kBroadcast)
                      .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::PodAIp()),
                  Topo::kUplink},
-        PassCase{"UplinkReply",
-                 Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac())
-                     .ArpReply(Topo::RouterMac(), Topo::RemoteIp(), Topo::UplinkMac(),
-                               Topo::NodeIp()),
-                 Topo::kUplink},
+        PassCase{
+            "UplinkReply",
+            Pkt()
+                .Eth(Topo::RouterMac(), Topo::UplinkMac())
+                .ArpReply(Topo::RouterMac(), Topo::RemoteIp(), Topo::UplinkMac(), Topo::NodeIp()),
+            Topo::kUplink},
         PassCase{"UplinkTruncatedArp",
-                 Pkt().Eth(Topo::RouterMac(), kBroadcast)
+                 Pkt()
+                     .Eth(Topo::RouterMac(), kBroadcast)
                      .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::NodeIp())
                      .TruncateTo(20),
                  Topo::kUplink},
         PassCase{"HostRequestForARemoteAddress", HostAsks(Topo::RemoteIp()), Topo::kHost},
         PassCase{"HostRequestForTheNodeItself", HostAsks(Topo::NodeIp()), Topo::kHost},
-        PassCase{"HostReplyForAPodAddress",
-                 Pkt().Eth(Topo::HostMac(), Topo::RouterMac())
-                     .ArpReply(Topo::HostMac(), Topo::PodAIp(), Topo::RouterMac(),
-                               Topo::RemoteIp()),
-                 Topo::kHost}),
+        PassCase{
+            "HostReplyForAPodAddress",
+            Pkt()
+                .Eth(Topo::HostMac(), Topo::RouterMac())
+                .ArpReply(Topo::HostMac(), Topo::PodAIp(), Topo::RouterMac(), Topo::RemoteIp()),
+            Topo::kHost}),
     [](const ::testing::TestParamInfo<PassCase>& info) { return info.param.name; });
 
 struct DropCase {
   std::string name;
+  friend void PrintTo(const DropCase& c, std::ostream* os) { *os << c.name; }
   Bytes frame;
   uint16_t in_port;
   DropReason reason;
@@ -180,11 +188,12 @@ INSTANTIATE_TEST_SUITE_P(
                  DropReason::kArpNotGateway},
         DropCase{"PodGratuitousArp", PodAAsks(Topo::PodAIp()), Topo::kPodA,
                  DropReason::kArpNotGateway},
-        DropCase{"PodSendsAReplyForTheGateway",
-                 Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac())
-                     .ArpReply(Topo::PodAMac(), Topo::PodAIp(), Topo::GatewayMac(),
-                               Topo::PodGateway()),
-                 Topo::kPodA, DropReason::kArpNotGateway},
+        DropCase{
+            "PodSendsAReplyForTheGateway",
+            Pkt()
+                .Eth(Topo::PodAMac(), Topo::GatewayMac())
+                .ArpReply(Topo::PodAMac(), Topo::PodAIp(), Topo::GatewayMac(), Topo::PodGateway()),
+            Topo::kPodA, DropReason::kArpNotGateway},
         DropCase{"TruncatedFromPod", PodAAsks(Topo::PodGateway()).TruncateTo(14 + 27), Topo::kPodA,
                  DropReason::kArpMalformed},
         DropCase{"TruncatedFromHost", HostAsks(Topo::PodAIp()).TruncateTo(14 + 10), Topo::kHost,
@@ -227,7 +236,8 @@ TEST(ArpRespondStage, BurstOfRequestsFromEveryPortGetsOneVerdictEach) {
       {PodAAsks(Topo::PodBIp()), Topo::kPodA},
       {HostAsks(Topo::PodAIp()), Topo::kHost},
       {HostAsks(Topo::RemoteIp()), Topo::kHost},
-      {Pkt().Eth(Topo::RouterMac(), kBroadcast)
+      {Pkt()
+           .Eth(Topo::RouterMac(), kBroadcast)
            .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::NodeIp()),
        Topo::kUplink},
   });

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -16,9 +17,9 @@ namespace {
 
 using testing::A;
 using testing::Bytes;
-using testing::SameFrame;
 using testing::M;
 using testing::Pkt;
+using testing::SameFrame;
 using testing::StageHarness;
 using testing::Topo;
 
@@ -28,6 +29,7 @@ Pkt FromPodA() {
 
 struct DropCase {
   std::string name;
+  friend void PrintTo(const DropCase& c, std::ostream* os) { *os << c.name; }
   Bytes frame;
   uint16_t in_port;
   DropReason reason;
@@ -59,32 +61,34 @@ INSTANTIATE_TEST_SUITE_P(
         DropCase{"VlanTaggedFromPod", Pkt().EthType(0x8100).Payload(Bytes(46, 0)), Topo::kPodA,
                  DropReason::kEthertypeUnsupported},
         DropCase{"UplinkUnicastToAnotherMac",
-                 Pkt().Eth(Topo::RouterMac(), M("02:00:00:00:00:77"))
+                 Pkt()
+                     .Eth(Topo::RouterMac(), M("02:00:00:00:00:77"))
                      .Ip4(Topo::RemoteIp(), Topo::PodAIp())
                      .Udp(1, 2),
                  Topo::kUplink, DropReason::kEthOtherHost},
         DropCase{"Ip4HeaderCutShort", FromPodA().Udp(1, 2).TruncateTo(14 + 19), Topo::kPodA,
                  DropReason::kIp4Truncated},
-        DropCase{"Ip4EthertypeWithNoHeaderAtAll", FromPodA().Udp(1, 2).TruncateTo(14),
-                 Topo::kPodA, DropReason::kIp4Truncated},
-        DropCase{"Ip4EthertypeCarryingVersion6", FromPodA().Udp(1, 2).Ip4Version(6),
-                 Topo::kPodA, DropReason::kIp4BadVersion},
+        DropCase{"Ip4EthertypeWithNoHeaderAtAll", FromPodA().Udp(1, 2).TruncateTo(14), Topo::kPodA,
+                 DropReason::kIp4Truncated},
+        DropCase{"Ip4EthertypeCarryingVersion6", FromPodA().Udp(1, 2).Ip4Version(6), Topo::kPodA,
+                 DropReason::kIp4BadVersion},
         DropCase{"IhlBelowFiveWords", FromPodA().Udp(1, 2).Ihl(4), Topo::kPodA,
                  DropReason::kIp4BadIhl},
         DropCase{"IhlZero", FromPodA().Udp(1, 2).Ihl(0), Topo::kPodA, DropReason::kIp4BadIhl},
-        DropCase{"IhlBeyondTheFrame", FromPodA().Ip4Proto(253).Ihl(15),
-                 Topo::kPodA, DropReason::kIp4BadIhl},
-        DropCase{"TotalLengthBelowHeaderLength", FromPodA().Udp(1, 2).TotalLength(19),
-                 Topo::kPodA, DropReason::kIp4BadTotalLength},
+        DropCase{"IhlBeyondTheFrame", FromPodA().Ip4Proto(253).Ihl(15), Topo::kPodA,
+                 DropReason::kIp4BadIhl},
+        DropCase{"TotalLengthBelowHeaderLength", FromPodA().Udp(1, 2).TotalLength(19), Topo::kPodA,
+                 DropReason::kIp4BadTotalLength},
         DropCase{"TotalLengthBeyondTheFrame", FromPodA().Udp(1, 2).Payload("abcd").TotalLength(33),
                  Topo::kPodA, DropReason::kIp4BadTotalLength},
         DropCase{"FrameTruncatedAfterTheIpHeader",
-                 FromPodA().Udp(1, 2).Payload(Bytes(100, 7)).TruncateTo(14 + 20 + 8),
-                 Topo::kPodA, DropReason::kIp4BadTotalLength},
+                 FromPodA().Udp(1, 2).Payload(Bytes(100, 7)).TruncateTo(14 + 20 + 8), Topo::kPodA,
+                 DropReason::kIp4BadTotalLength},
         DropCase{"BadHeaderChecksum", FromPodA().Udp(1, 2).BadIp4Checksum(), Topo::kPodA,
                  DropReason::kIp4BadChecksum},
         DropCase{"BadHeaderChecksumFromUplink",
-                 Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac())
+                 Pkt()
+                     .Eth(Topo::RouterMac(), Topo::UplinkMac())
                      .Ip4(Topo::RemoteIp(), Topo::PodAIp())
                      .Udp(1, 2)
                      .BadIp4Checksum(),
@@ -114,10 +118,10 @@ TEST(EthParseStage, Ip4FromPodFillsMeta) {
 TEST(EthParseStage, ArpIsClassifiedNotParsed) {
   auto snap = testing::StandardTopology().Build();
   StageHarness<EthParseStage> h(*snap);
-  const auto out = h.Run(
-      Pkt().Eth(Topo::PodAMac(), M("ff:ff:ff:ff:ff:ff")).ArpRequest(Topo::PodAMac(), Topo::PodAIp(),
-                                                                    Topo::PodGateway()),
-      Topo::kPodA);
+  const auto out = h.Run(Pkt()
+                             .Eth(Topo::PodAMac(), M("ff:ff:ff:ff:ff:ff"))
+                             .ArpRequest(Topo::PodAMac(), Topo::PodAIp(), Topo::PodGateway()),
+                         Topo::kPodA);
   ASSERT_EQ(out.edge, Edge::kNext);
   EXPECT_EQ(out.meta.cls, PacketClass::kArp);
   EXPECT_EQ(out.meta.l3_offset, 14);
@@ -164,9 +168,9 @@ TEST(EthParseStage, NonIpFromUplinkIsPuntedNotDropped) {
 TEST(EthParseStage, NonIpFromHostIsPuntedNotDropped) {
   auto snap = testing::StandardTopology().Build();
   StageHarness<EthParseStage> h(*snap);
-  const auto out = h.Run(
-      Pkt().Eth(Topo::HostMac(), Topo::RouterMac()).EthType(0x88cc).Payload(Bytes(46, 0)),
-      Topo::kHost);
+  const auto out =
+      h.Run(Pkt().Eth(Topo::HostMac(), Topo::RouterMac()).EthType(0x88cc).Payload(Bytes(46, 0)),
+            Topo::kHost);
   ASSERT_EQ(out.edge, Edge::kNext);
   EXPECT_TRUE(out.meta.punt);
 }
@@ -175,9 +179,9 @@ TEST(EthParseStage, UplinkAcceptsItsOwnMacBroadcastAndMulticast) {
   auto snap = testing::StandardTopology().Build();
   StageHarness<EthParseStage> h(*snap);
   for (const char* dst : {"02:00:00:00:00:10", "ff:ff:ff:ff:ff:ff", "01:00:5e:00:00:01"}) {
-    const auto out = h.Run(
-        Pkt().Eth(Topo::RouterMac(), M(dst)).Ip4(Topo::RemoteIp(), Topo::NodeIp()).Udp(1, 2),
-        Topo::kUplink);
+    const auto out =
+        h.Run(Pkt().Eth(Topo::RouterMac(), M(dst)).Ip4(Topo::RemoteIp(), Topo::NodeIp()).Udp(1, 2),
+              Topo::kUplink);
     EXPECT_EQ(out.edge, Edge::kNext) << "destination MAC " << dst;
   }
 }
@@ -197,11 +201,11 @@ TEST(EthParseStage, PodsMayAddressAnyUnicastMac) {
 TEST(EthParseStage, HardwareVerifiedChecksumIsTrusted) {
   auto snap = testing::StandardTopology().Build();
   StageHarness<EthParseStage> h(*snap);
-  const auto good = h.Run(FromPodA().Udp(1, 2).BadIp4Checksum(), Topo::kPodA,
-                          RTE_MBUF_F_RX_IP_CKSUM_GOOD);
+  const auto good =
+      h.Run(FromPodA().Udp(1, 2).BadIp4Checksum(), Topo::kPodA, RTE_MBUF_F_RX_IP_CKSUM_GOOD);
   EXPECT_EQ(good.edge, Edge::kNext) << "a GOOD rx flag means the NIC verified it";
-  const auto unknown = h.Run(FromPodA().Udp(1, 2).BadIp4Checksum(), Topo::kPodA,
-                             RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN);
+  const auto unknown =
+      h.Run(FromPodA().Udp(1, 2).BadIp4Checksum(), Topo::kPodA, RTE_MBUF_F_RX_IP_CKSUM_UNKNOWN);
   EXPECT_EQ(unknown.edge, Edge::kDrop);
   EXPECT_EQ(unknown.meta.drop, DropReason::kIp4BadChecksum);
 }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 #include "dataplane/testing/packet_builder.h"
@@ -25,6 +26,7 @@ const Mac kBroadcast{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 
 struct PuntCase {
   std::string name;
+  friend void PrintTo(const PuntCase& c, std::ostream* os) { *os << c.name; }
   Bytes frame;
   uint16_t in_port;
   uint16_t want_out;
@@ -49,50 +51,59 @@ TEST_P(HostExceptionPunts, GoesUntouchedToTheOtherSide) {
 
 INSTANTIATE_TEST_SUITE_P(
     HostExceptionStage, HostExceptionPunts,
-    ::testing::Values(
-        PuntCase{"UplinkArpToHost",
-                 Pkt().Eth(Topo::RouterMac(), kBroadcast)
-                     .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::NodeIp()),
-                 Topo::kUplink, Topo::kHost, Counter::kPuntedToHost},
-        PuntCase{"UplinkIp6ToHost",
-                 Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac())
-                     .EthType(testing::kEthTypeIp6)
-                     .Payload(Bytes(60, 6)),
-                 Topo::kUplink, Topo::kHost, Counter::kPuntedToHost},
-        PuntCase{"UplinkLldpToHost",
-                 Pkt().Eth(Topo::RouterMac(), M("01:80:c2:00:00:0e")).EthType(0x88cc).Payload(
-                     Bytes(46, 0)),
-                 Topo::kUplink, Topo::kHost, Counter::kPuntedToHost},
-        PuntCase{"UplinkIp4ToNodeAddressToHost",
-                 Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac())
-                     .Ip4(Topo::RemoteIp(), Topo::NodeIp())
-                     .Tcp(40000, 22),
-                 Topo::kUplink, Topo::kHost, Counter::kPuntedToHost},
-        PuntCase{"UplinkIp4BroadcastToHost",
-                 Pkt().Eth(Topo::RouterMac(), kBroadcast)
-                     .Ip4(Topo::RemoteIp(), A("192.168.1.255"))
-                     .Udp(68, 67),
-                 Topo::kUplink, Topo::kHost, Counter::kPuntedToHost},
-        PuntCase{"HostIp4ToRemoteToUplink",
-                 Pkt().Eth(Topo::HostMac(), Topo::RouterMac())
-                     .Ip4(Topo::NodeIp(), Topo::RemoteIp())
-                     .Tcp(22, 40000, testing::kTcpAck),
-                 Topo::kHost, Topo::kUplink, Counter::kHostToUplink},
-        PuntCase{"HostArpForRemoteToUplink",
-                 Pkt().Eth(Topo::HostMac(), kBroadcast)
-                     .ArpRequest(Topo::HostMac(), Topo::NodeIp(), Topo::RemoteIp()),
-                 Topo::kHost, Topo::kUplink, Counter::kHostToUplink},
-        PuntCase{"HostIp6ToUplink",
-                 Pkt().Eth(Topo::HostMac(), Topo::RouterMac())
-                     .EthType(testing::kEthTypeIp6)
-                     .Payload(Bytes(60, 6)),
-                 Topo::kHost, Topo::kUplink, Counter::kHostToUplink},
-        PuntCase{"HostIp4WithTtlOneToRemoteIsNotExpired",
-                 Pkt().Eth(Topo::HostMac(), Topo::RouterMac())
-                     .Ip4(Topo::NodeIp(), Topo::RemoteIp())
-                     .Ttl(1)
-                     .Udp(33434, 33434),
-                 Topo::kHost, Topo::kUplink, Counter::kHostToUplink}),
+    ::testing::Values(PuntCase{"UplinkArpToHost",
+                               Pkt()
+                                   .Eth(Topo::RouterMac(), kBroadcast)
+                                   .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::NodeIp()),
+                               Topo::kUplink, Topo::kHost, Counter::kPuntedToHost},
+                      PuntCase{"UplinkIp6ToHost",
+                               Pkt()
+                                   .Eth(Topo::RouterMac(), Topo::UplinkMac())
+                                   .EthType(testing::kEthTypeIp6)
+                                   .Payload(Bytes(60, 6)),
+                               Topo::kUplink, Topo::kHost, Counter::kPuntedToHost},
+                      PuntCase{"UplinkLldpToHost",
+                               Pkt()
+                                   .Eth(Topo::RouterMac(), M("01:80:c2:00:00:0e"))
+                                   .EthType(0x88cc)
+                                   .Payload(Bytes(46, 0)),
+                               Topo::kUplink, Topo::kHost, Counter::kPuntedToHost},
+                      PuntCase{"UplinkIp4ToNodeAddressToHost",
+                               Pkt()
+                                   .Eth(Topo::RouterMac(), Topo::UplinkMac())
+                                   .Ip4(Topo::RemoteIp(), Topo::NodeIp())
+                                   .Tcp(40000, 22),
+                               Topo::kUplink, Topo::kHost, Counter::kPuntedToHost},
+                      PuntCase{"UplinkIp4BroadcastToHost",
+                               Pkt()
+                                   .Eth(Topo::RouterMac(), kBroadcast)
+                                   .Ip4(Topo::RemoteIp(), A("192.168.1.255"))
+                                   .Udp(68, 67),
+                               Topo::kUplink, Topo::kHost, Counter::kPuntedToHost},
+                      PuntCase{"HostIp4ToRemoteToUplink",
+                               Pkt()
+                                   .Eth(Topo::HostMac(), Topo::RouterMac())
+                                   .Ip4(Topo::NodeIp(), Topo::RemoteIp())
+                                   .Tcp(22, 40000, testing::kTcpAck),
+                               Topo::kHost, Topo::kUplink, Counter::kHostToUplink},
+                      PuntCase{"HostArpForRemoteToUplink",
+                               Pkt()
+                                   .Eth(Topo::HostMac(), kBroadcast)
+                                   .ArpRequest(Topo::HostMac(), Topo::NodeIp(), Topo::RemoteIp()),
+                               Topo::kHost, Topo::kUplink, Counter::kHostToUplink},
+                      PuntCase{"HostIp6ToUplink",
+                               Pkt()
+                                   .Eth(Topo::HostMac(), Topo::RouterMac())
+                                   .EthType(testing::kEthTypeIp6)
+                                   .Payload(Bytes(60, 6)),
+                               Topo::kHost, Topo::kUplink, Counter::kHostToUplink},
+                      PuntCase{"HostIp4WithTtlOneToRemoteIsNotExpired",
+                               Pkt()
+                                   .Eth(Topo::HostMac(), Topo::RouterMac())
+                                   .Ip4(Topo::NodeIp(), Topo::RemoteIp())
+                                   .Ttl(1)
+                                   .Udp(33434, 33434),
+                               Topo::kHost, Topo::kUplink, Counter::kHostToUplink}),
     [](const ::testing::TestParamInfo<PuntCase>& info) { return info.param.name; });
 
 TEST(HostExceptionStage, RoutedPacketsAreNotItsBusiness) {
@@ -129,11 +140,9 @@ TEST(HostExceptionStage, PuntWithoutHostPortIsDropped) {
 TEST(HostExceptionStage, HostTrafficWithoutUplinkIsDropped) {
   auto snap = testing::TopologyWithoutUplink().Build();
   StageHarness<HostExceptionStage> h(*snap);
-  const auto out = h.Run(Pkt()
-                             .Eth(Topo::HostMac(), Topo::RouterMac())
-                             .Ip4(Topo::NodeIp(), Topo::RemoteIp())
-                             .Udp(1, 2),
-                         Topo::kHost);
+  const auto out = h.Run(
+      Pkt().Eth(Topo::HostMac(), Topo::RouterMac()).Ip4(Topo::NodeIp(), Topo::RemoteIp()).Udp(1, 2),
+      Topo::kHost);
   EXPECT_EQ(out.decided_by, HostExceptionStage::kName);
   EXPECT_EQ(out.edge, Edge::kDrop);
   EXPECT_EQ(out.meta.drop, DropReason::kPortUnavailable);
@@ -143,11 +152,9 @@ TEST(HostExceptionStage, HostTrafficWithoutUplinkIsDropped) {
 TEST(HostExceptionStage, HostToPodStillRoutedWithoutUplink) {
   auto snap = testing::TopologyWithoutUplink().Build();
   StageHarness<HostExceptionStage> h(*snap);
-  const auto out = h.Run(Pkt()
-                             .Eth(Topo::HostMac(), Topo::GatewayMac())
-                             .Ip4(Topo::NodeIp(), Topo::PodBIp())
-                             .Udp(1, 2),
-                         Topo::kHost);
+  const auto out = h.Run(
+      Pkt().Eth(Topo::HostMac(), Topo::GatewayMac()).Ip4(Topo::NodeIp(), Topo::PodBIp()).Udp(1, 2),
+      Topo::kHost);
   EXPECT_EQ(out.edge, Edge::kNext);
   EXPECT_EQ(out.meta.out_port, Topo::kPodB);
 }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -21,9 +22,9 @@ namespace {
 
 using testing::A;
 using testing::Bytes;
-using testing::SameFrame;
 using testing::InetChecksum;
 using testing::Pkt;
+using testing::SameFrame;
 using testing::StageHarness;
 using testing::Topo;
 
@@ -31,9 +32,10 @@ using testing::Topo;
 
 struct RouteCase {
   std::string name;
-  Pkt in;             // as received
+  friend void PrintTo(const RouteCase& c, std::ostream* os) { *os << c.name; }
+  Pkt in;  // as received
   uint16_t in_port;
-  Pkt want;           // as it must leave (built independently: TTL−1, MACs, fresh checksum)
+  Pkt want;  // as it must leave (built independently: TTL−1, MACs, fresh checksum)
   uint16_t want_out;
 };
 
@@ -61,15 +63,17 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         RouteCase{"PodToPodIcmpEcho", PodAToPodB().Ttl(64).IcmpEcho(7, 1).Payload("ping"),
                   Topo::kPodA,
-                  Pkt().Eth(Topo::GatewayMac(), Topo::PodBMac())
+                  Pkt()
+                      .Eth(Topo::GatewayMac(), Topo::PodBMac())
                       .Ip4(Topo::PodAIp(), Topo::PodBIp())
                       .Ttl(63)
                       .IcmpEcho(7, 1)
                       .Payload("ping"),
                   Topo::kPodB},
-        RouteCase{"PodToPodUdpWithTtlTwo", PodAToPodB().Ttl(2).Id(0x1234).Udp(5000, 53).Payload("q"),
-                  Topo::kPodA,
-                  Pkt().Eth(Topo::GatewayMac(), Topo::PodBMac())
+        RouteCase{"PodToPodUdpWithTtlTwo",
+                  PodAToPodB().Ttl(2).Id(0x1234).Udp(5000, 53).Payload("q"), Topo::kPodA,
+                  Pkt()
+                      .Eth(Topo::GatewayMac(), Topo::PodBMac())
                       .Ip4(Topo::PodAIp(), Topo::PodBIp())
                       .Ttl(1)
                       .Id(0x1234)
@@ -77,10 +81,15 @@ INSTANTIATE_TEST_SUITE_P(
                       .Payload("q"),
                   Topo::kPodB},
         RouteCase{"PodToPodTcpWithOptionsAndDf",
-                  PodAToPodB().Ttl(255).Tos(0x10).DontFragment().Ip4Options({0x94, 0x04, 0, 0})
+                  PodAToPodB()
+                      .Ttl(255)
+                      .Tos(0x10)
+                      .DontFragment()
+                      .Ip4Options({0x94, 0x04, 0, 0})
                       .Tcp(40000, 443),
                   Topo::kPodA,
-                  Pkt().Eth(Topo::GatewayMac(), Topo::PodBMac())
+                  Pkt()
+                      .Eth(Topo::GatewayMac(), Topo::PodBMac())
                       .Ip4(Topo::PodAIp(), Topo::PodBIp())
                       .Ttl(254)
                       .Tos(0x10)
@@ -89,37 +98,44 @@ INSTANTIATE_TEST_SUITE_P(
                       .Tcp(40000, 443),
                   Topo::kPodB},
         RouteCase{"PodToNodeGoesToTheHostKernelMac",
-                  Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac())
+                  Pkt()
+                      .Eth(Topo::PodAMac(), Topo::GatewayMac())
                       .Ip4(Topo::PodAIp(), Topo::NodeIp())
                       .Tcp(40000, 22),
                   Topo::kPodA,
-                  Pkt().Eth(Topo::GatewayMac(), Topo::HostMac())
+                  Pkt()
+                      .Eth(Topo::GatewayMac(), Topo::HostMac())
                       .Ip4(Topo::PodAIp(), Topo::NodeIp())
                       .Ttl(63)
                       .Tcp(40000, 22),
                   Topo::kHost},
         RouteCase{"UplinkToPod",
-                  Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac())
+                  Pkt()
+                      .Eth(Topo::RouterMac(), Topo::UplinkMac())
                       .Ip4(Topo::RemoteIp(), Topo::PodAIp())
                       .Udp(53, 5000),
                   Topo::kUplink,
-                  Pkt().Eth(Topo::GatewayMac(), Topo::PodAMac())
+                  Pkt()
+                      .Eth(Topo::GatewayMac(), Topo::PodAMac())
                       .Ip4(Topo::RemoteIp(), Topo::PodAIp())
                       .Ttl(63)
                       .Udp(53, 5000),
                   Topo::kPodA},
         RouteCase{"HostToPod",
-                  Pkt().Eth(Topo::HostMac(), Topo::GatewayMac())
+                  Pkt()
+                      .Eth(Topo::HostMac(), Topo::GatewayMac())
                       .Ip4(Topo::NodeIp(), Topo::PodBIp())
                       .Tcp(6443, 40000, testing::kTcpAck),
                   Topo::kHost,
-                  Pkt().Eth(Topo::GatewayMac(), Topo::PodBMac())
+                  Pkt()
+                      .Eth(Topo::GatewayMac(), Topo::PodBMac())
                       .Ip4(Topo::NodeIp(), Topo::PodBIp())
                       .Ttl(63)
                       .Tcp(6443, 40000, testing::kTcpAck),
                   Topo::kPodB},
         RouteCase{"EthernetPaddingIsKept", PodAToPodB().Udp(1, 2).PadTo(60), Topo::kPodA,
-                  Pkt().Eth(Topo::GatewayMac(), Topo::PodBMac())
+                  Pkt()
+                      .Eth(Topo::GatewayMac(), Topo::PodBMac())
                       .Ip4(Topo::PodAIp(), Topo::PodBIp())
                       .Ttl(63)
                       .Udp(1, 2)
@@ -279,6 +295,7 @@ Bytes TimeExceeded(const Bytes& original_frame, Mac from_mac, Mac to_mac, Ip4 fr
 
 struct ExpiryCase {
   std::string name;
+  friend void PrintTo(const ExpiryCase& c, std::ostream* os) { *os << c.name; }
   Pkt in;
   uint16_t in_port;
 };
@@ -327,14 +344,16 @@ INSTANTIATE_TEST_SUITE_P(
                    PodAToPodB().Ttl(1).FragmentOffset(0, true).Udp(1, 2).Payload(Bytes(64, 3)),
                    Topo::kPodA},
         ExpiryCase{"FromUplinkAnsweredFromTheNodeAddress",
-                   Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac())
+                   Pkt()
+                       .Eth(Topo::RouterMac(), Topo::UplinkMac())
                        .Ip4(Topo::RemoteIp(), Topo::PodAIp())
                        .Ttl(1)
                        .Udp(53, 5000)
                        .Payload("0123456789"),
                    Topo::kUplink},
         ExpiryCase{"FromHost",
-                   Pkt().Eth(Topo::HostMac(), Topo::GatewayMac())
+                   Pkt()
+                       .Eth(Topo::HostMac(), Topo::GatewayMac())
                        .Ip4(Topo::NodeIp(), Topo::PodBIp())
                        .Ttl(1)
                        .Tcp(6443, 1000),
@@ -373,19 +392,22 @@ INSTANTIATE_TEST_SUITE_P(
                    PodAToPodB().Ttl(1).FragmentOffset(185).Ip4Proto(17).Payload(Bytes(40, 1)),
                    Topo::kPodA},
         ExpiryCase{"MulticastSource",
-                   Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac())
+                   Pkt()
+                       .Eth(Topo::RouterMac(), Topo::UplinkMac())
                        .Ip4(A("224.0.0.5"), Topo::PodAIp())
                        .Ttl(1)
                        .Udp(1, 2),
                    Topo::kUplink},
         ExpiryCase{"BroadcastSource",
-                   Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac())
+                   Pkt()
+                       .Eth(Topo::RouterMac(), Topo::UplinkMac())
                        .Ip4(A("255.255.255.255"), Topo::PodAIp())
                        .Ttl(1)
                        .Udp(1, 2),
                    Topo::kUplink},
         ExpiryCase{"UnspecifiedSource",
-                   Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac())
+                   Pkt()
+                       .Eth(Topo::RouterMac(), Topo::UplinkMac())
                        .Ip4(A("0.0.0.0"), Topo::PodAIp())
                        .Ttl(1)
                        .Udp(1, 2),
@@ -397,8 +419,8 @@ TEST(Ip4ForwardStage, BurstMixesRoutedAndExpiredPackets) {
   StageHarness<Ip4ForwardStage> h(*snap);
   std::vector<testing::Input> in;
   for (int i = 0; i < kBurstMax; ++i) {
-    in.push_back({PodAToPodB().Ttl(i % 4 == 0 ? 1 : 64).Udp(static_cast<uint16_t>(i), 9),
-                  Topo::kPodA});
+    in.push_back(
+        {PodAToPodB().Ttl(i % 4 == 0 ? 1 : 64).Udp(static_cast<uint16_t>(i), 9), Topo::kPodA});
   }
   const auto out = h.RunBurst(in);
   for (size_t i = 0; i < out.size(); ++i) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,8 @@ namespace {
 
 using testing::A;
 using testing::Bytes;
-using testing::SameFrame;
 using testing::Pkt;
+using testing::SameFrame;
 using testing::StageHarness;
 using testing::Topo;
 
@@ -33,6 +34,7 @@ Bytes FromHost(Ip4 src, Ip4 dst) {
 
 struct RouteCase {
   std::string name;
+  friend void PrintTo(const RouteCase& c, std::ostream* os) { *os << c.name; }
   Bytes frame;
   uint16_t in_port;
   uint16_t want_out;  // kNoPort with want_punt
@@ -68,9 +70,8 @@ INSTANTIATE_TEST_SUITE_P(
                   Topo::kUplink, kNoPort, true},
         RouteCase{"UplinkToUnknownAddressIsPunted", FromUplink(Topo::RemoteIp(), A("8.8.8.8")),
                   Topo::kUplink, kNoPort, true},
-        RouteCase{"UplinkBroadcastIsPunted",
-                  FromUplink(Topo::RemoteIp(), A("255.255.255.255")), Topo::kUplink, kNoPort,
-                  true},
+        RouteCase{"UplinkBroadcastIsPunted", FromUplink(Topo::RemoteIp(), A("255.255.255.255")),
+                  Topo::kUplink, kNoPort, true},
         RouteCase{"HostToPodIsRouted", FromHost(Topo::NodeIp(), Topo::PodAIp()), Topo::kHost,
                   Topo::kPodA, false},
         RouteCase{"HostToRemoteIsPunted", FromHost(Topo::NodeIp(), Topo::RemoteIp()), Topo::kHost,
@@ -85,6 +86,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 struct DropCase {
   std::string name;
+  friend void PrintTo(const DropCase& c, std::ostream* os) { *os << c.name; }
   Bytes frame;
   DropReason reason;
 };
@@ -105,25 +107,25 @@ TEST_P(Ip4LookupDrops, PodPacketIsDroppedWithReason) {
 
 INSTANTIATE_TEST_SUITE_P(
     Ip4LookupStage, Ip4LookupDrops,
-    ::testing::Values(
-        DropCase{"SourceIsAnotherPod", FromPod(Topo::PodBIp(), Topo::PodBIp()),
-                 DropReason::kSourceSpoofed},
-        DropCase{"SourceIsTheNode", FromPod(Topo::NodeIp(), Topo::PodBIp()),
-                 DropReason::kSourceSpoofed},
-        DropCase{"SourceIsUnspecified", FromPod(A("0.0.0.0"), Topo::PodBIp()),
-                 DropReason::kSourceSpoofed},
-        DropCase{"SourceIsRemote", FromPod(Topo::RemoteIp(), Topo::PodBIp()),
-                 DropReason::kSourceSpoofed},
-        DropCase{"SpoofedAndUnroutableCountsAsSpoofed", FromPod(Topo::RemoteIp(), A("8.8.8.8")),
-                 DropReason::kSourceSpoofed},
-        DropCase{"DestinationIsRemote", FromPod(Topo::PodAIp(), A("8.8.8.8")),
-                 DropReason::kNoRoute},
-        DropCase{"DestinationIsAnUnusedPodAddress", FromPod(Topo::PodAIp(), A("10.244.1.99")),
-                 DropReason::kNoRoute},
-        DropCase{"DestinationIsTheGateway", FromPod(Topo::PodAIp(), Topo::PodGateway()),
-                 DropReason::kNoRoute},
-        DropCase{"DestinationIsBroadcast", FromPod(Topo::PodAIp(), A("255.255.255.255")),
-                 DropReason::kNoRoute}),
+    ::testing::Values(DropCase{"SourceIsAnotherPod", FromPod(Topo::PodBIp(), Topo::PodBIp()),
+                               DropReason::kSourceSpoofed},
+                      DropCase{"SourceIsTheNode", FromPod(Topo::NodeIp(), Topo::PodBIp()),
+                               DropReason::kSourceSpoofed},
+                      DropCase{"SourceIsUnspecified", FromPod(A("0.0.0.0"), Topo::PodBIp()),
+                               DropReason::kSourceSpoofed},
+                      DropCase{"SourceIsRemote", FromPod(Topo::RemoteIp(), Topo::PodBIp()),
+                               DropReason::kSourceSpoofed},
+                      DropCase{"SpoofedAndUnroutableCountsAsSpoofed",
+                               FromPod(Topo::RemoteIp(), A("8.8.8.8")), DropReason::kSourceSpoofed},
+                      DropCase{"DestinationIsRemote", FromPod(Topo::PodAIp(), A("8.8.8.8")),
+                               DropReason::kNoRoute},
+                      DropCase{"DestinationIsAnUnusedPodAddress",
+                               FromPod(Topo::PodAIp(), A("10.244.1.99")), DropReason::kNoRoute},
+                      DropCase{"DestinationIsTheGateway",
+                               FromPod(Topo::PodAIp(), Topo::PodGateway()), DropReason::kNoRoute},
+                      DropCase{"DestinationIsBroadcast",
+                               FromPod(Topo::PodAIp(), A("255.255.255.255")),
+                               DropReason::kNoRoute}),
     [](const ::testing::TestParamInfo<DropCase>& info) { return info.param.name; });
 
 TEST(Ip4LookupStage, PodWithoutRouteToNodeWhenNoHostPort) {
@@ -139,11 +141,14 @@ TEST(Ip4LookupStage, ArpAndPuntedFramesPassUntouched) {
   auto snap = testing::StandardTopology().Build();
   StageHarness<Ip4LookupStage> h(*snap);
   const auto out = h.RunBurst({
-      {Pkt().Eth(Topo::HostMac(), Topo::RouterMac())
+      {Pkt()
+           .Eth(Topo::HostMac(), Topo::RouterMac())
            .ArpRequest(Topo::HostMac(), Topo::NodeIp(), Topo::RemoteIp()),
        Topo::kHost},
-      {Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac()).EthType(testing::kEthTypeIp6).Payload(
-           Bytes(40, 1)),
+      {Pkt()
+           .Eth(Topo::RouterMac(), Topo::UplinkMac())
+           .EthType(testing::kEthTypeIp6)
+           .Payload(Bytes(40, 1)),
        Topo::kUplink},
   });
   for (const auto& o : out) {
@@ -177,7 +182,8 @@ TEST(Ip4LookupStage, FullBurstOfMixedDestinationsGetsEachItsOwnAnswer) {
         want.push_back({Edge::kDrop, kNoPort, false});
         break;
       case 2:
-        in.push_back({Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac())
+        in.push_back({Pkt()
+                          .Eth(Topo::RouterMac(), Topo::UplinkMac())
                           .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::NodeIp()),
                       Topo::kUplink});
         want.push_back({Edge::kNext, kNoPort, true});

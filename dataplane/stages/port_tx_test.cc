@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,10 @@ using testing::SameFrame;
 using testing::Topo;
 
 Bytes Numbered(uint16_t n) {
-  return Pkt().Eth(Topo::GatewayMac(), Topo::PodBMac()).Ip4(Topo::PodAIp(), Topo::PodBIp()).Udp(n, 9);
+  return Pkt()
+      .Eth(Topo::GatewayMac(), Topo::PodBMac())
+      .Ip4(Topo::PodAIp(), Topo::PodBIp())
+      .Udp(n, 9);
 }
 
 rte_mbuf* To(uint16_t out_port, const Bytes& frame) {
@@ -95,6 +99,7 @@ TEST(PortTx, FlushWithNothingBufferedSendsNothing) {
 
 struct UnavailableCase {
   std::string name;
+  friend void PrintTo(const UnavailableCase& c, std::ostream* os) { *os << c.name; }
   int which;  // 0: a device no snapshot lists, 1: kNoPort, 2: beyond RTE_MAX_ETHPORTS
 };
 

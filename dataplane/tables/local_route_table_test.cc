@@ -67,8 +67,8 @@ TEST_F(LocalRouteTableTest, EmptyTableMissesEverything) {
 TEST_F(LocalRouteTableTest, DuplicateAddressIsRejected) {
   LocalRouteTable t;
   std::string error;
-  EXPECT_FALSE(t.Build({{A("10.244.1.2").be, 2}, {A("10.244.1.3").be, 3}, {A("10.244.1.2").be, 4}},
-                       &error));
+  EXPECT_FALSE(
+      t.Build({{A("10.244.1.2").be, 2}, {A("10.244.1.3").be, 3}, {A("10.244.1.2").be, 4}}, &error));
   EXPECT_NE(error.find("duplicate"), std::string::npos) << error;
 }
 
@@ -103,8 +103,8 @@ TEST_F(LocalRouteTableTest, BulkLookupAgreesWithSingleLookupsForAnyMix) {
     t.LookupBulk(dst, n, out);
     for (uint16_t i = 0; i < n; ++i) {
       const uint32_t off = Ip4{dst[i]}.host() - 0x0af40000u;
-      const uint16_t want =
-          (off % 3 == 0 && off / 3 < 5000) ? static_cast<uint16_t>((off / 3) % 31) : LocalRouteTable::kMiss;
+      const uint16_t want = (off % 3 == 0 && off / 3 < 5000) ? static_cast<uint16_t>((off / 3) % 31)
+                                                             : LocalRouteTable::kMiss;
       ASSERT_EQ(out[i], want) << "round " << round << ", key " << i << " of " << n << ": "
                               << Ip4{dst[i]}.ToString();
       ASSERT_EQ(t.Lookup(dst[i]), want);

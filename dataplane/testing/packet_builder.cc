@@ -126,7 +126,8 @@ Pkt& Pkt::DontFragment() {
   return *this;
 }
 Pkt& Pkt::FragmentOffset(uint16_t units, bool more_fragments) {
-  frag_ = static_cast<uint16_t>((frag_ & 0x4000) | (more_fragments ? 0x2000 : 0) | (units & 0x1fff));
+  frag_ =
+      static_cast<uint16_t>((frag_ & 0x4000) | (more_fragments ? 0x2000 : 0) | (units & 0x1fff));
   return *this;
 }
 Pkt& Pkt::Ip4Options(Bytes options) {
@@ -154,9 +155,7 @@ Pkt& Pkt::Tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq, uint3
   tcp_ack_ = ack;
   return *this;
 }
-Pkt& Pkt::IcmpEcho(uint16_t id, uint16_t seq) {
-  return Icmp(8, 0, (uint32_t{id} << 16) | seq);
-}
+Pkt& Pkt::IcmpEcho(uint16_t id, uint16_t seq) { return Icmp(8, 0, (uint32_t{id} << 16) | seq); }
 Pkt& Pkt::Icmp(uint8_t type, uint8_t code, uint32_t rest_of_header) {
   l4_ = L4::kIcmp;
   icmp_type_ = type;
@@ -235,8 +234,9 @@ Bytes Pkt::BuildL4() const {
       b[13] = tcp_flags_;
       Put16(b, 14, 65535);
       b.insert(b.end(), payload_.begin(), payload_.end());
-      Put16(b, 16,
-            InetChecksum(b.data(), b.size(), PseudoHeaderSum(ip_src_, ip_dst_, kProtoTcp, b.size())));
+      Put16(
+          b, 16,
+          InetChecksum(b.data(), b.size(), PseudoHeaderSum(ip_src_, ip_dst_, kProtoTcp, b.size())));
       return b;
     }
     case L4::kIcmp: {
@@ -355,14 +355,15 @@ std::string FirstDifference(const Bytes& expected, const Bytes& actual) {
   for (size_t i = 0; i < n; ++i) {
     if (expected[i] != actual[i]) {
       char buf[128];
-      std::snprintf(buf, sizeof(buf), "first difference at byte %zu: expected 0x%02x, got 0x%02x", i,
-                    expected[i], actual[i]);
+      std::snprintf(buf, sizeof(buf), "first difference at byte %zu: expected 0x%02x, got 0x%02x",
+                    i, expected[i], actual[i]);
       return std::string(buf) + "\nexpected:" + Hex(expected) + "\nactual:" + Hex(actual);
     }
   }
   if (expected.size() != actual.size()) {
     return "length differs: expected " + std::to_string(expected.size()) + " bytes, got " +
-           std::to_string(actual.size()) + "\nexpected:" + Hex(expected) + "\nactual:" + Hex(actual);
+           std::to_string(actual.size()) + "\nexpected:" + Hex(expected) +
+           "\nactual:" + Hex(actual);
   }
   return "";
 }

@@ -1,5 +1,5 @@
-// Pkt: builds test frames byte by byte (Ethernet, ARP, IPv4, ICMP, UDP, TCP) with checksums computed
-// here, independently of the code under test, plus knobs that break a frame on purpose.
+// Pkt: builds test frames byte by byte (Ethernet, ARP, IPv4, ICMP, UDP, TCP) with checksums
+// computed here, independently of the code under test, plus knobs that break a frame on purpose.
 #pragma once
 #include <gtest/gtest.h>
 #include <rte_mbuf.h>

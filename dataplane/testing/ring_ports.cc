@@ -39,8 +39,8 @@ void RingPorts::Inject(uint16_t port, const std::vector<Bytes>& frames) {
   for (const Bytes& f : frames) mbufs.push_back(ToMbuf(f, port));
   uint16_t sent = 0;
   while (sent < mbufs.size()) {
-    const uint16_t n = rte_eth_tx_burst(port, 0, mbufs.data() + sent,
-                                        static_cast<uint16_t>(mbufs.size() - sent));
+    const uint16_t n =
+        rte_eth_tx_burst(port, 0, mbufs.data() + sent, static_cast<uint16_t>(mbufs.size() - sent));
     if (n == 0) {
       std::fprintf(stderr, "RingPorts: port %u's ring is full\n", port);
       std::abort();

@@ -2,6 +2,8 @@
 // (pipeline order, as in dataplane/core/pipeline.cc) run first to fill PacketMeta exactly as they
 // do in production; the outcome says which stage decided, with the meta and bytes it left.
 #pragma once
+#include <gtest/gtest.h>
+
 #include <string_view>
 #include <tuple>
 #include <type_traits>
@@ -53,10 +55,14 @@ class StageHarness {
 
   // A burst (up to kBurstMax frames); outcomes in input order. Every mbuf is freed on return.
   std::vector<Outcome> RunBurst(const std::vector<Input>& inputs) {
+    if (inputs.size() > kBurstMax) {
+      ADD_FAILURE() << "a burst holds at most " << kBurstMax << " packets, got " << inputs.size();
+      return std::vector<Outcome>(inputs.size());
+    }
     std::vector<Outcome> out(inputs.size());
     std::vector<rte_mbuf*> mbufs(inputs.size());
     Burst b;
-    for (size_t i = 0; i < inputs.size() && i < kBurstMax; ++i) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
       mbufs[i] = ToMbuf(inputs[i].frame, inputs[i].in_port);
       mbufs[i]->ol_flags = inputs[i].ol_flags;
       b.pkts[b.n++] = mbufs[i];
@@ -75,7 +81,9 @@ class StageHarness {
   uint64_t drops(DropReason r) const { return counters_.drops[static_cast<uint8_t>(r)]; }
   uint64_t events(Counter c) const { return counters_.events[static_cast<uint8_t>(c)]; }
   // Mbufs this harness allocated and did not give back (must be 0 after every Run).
-  int leaked_mbufs() const { return static_cast<int>(MbufsInUse()) - static_cast<int>(in_use_before_); }
+  int leaked_mbufs() const {
+    return static_cast<int>(MbufsInUse()) - static_cast<int>(in_use_before_);
+  }
 
  private:
   template <size_t... I>
@@ -99,7 +107,8 @@ class StageHarness {
       out[at].edge = v.edge[i];
       out[at].decided_by = T::kName;
       if (v.edge[i] == Edge::kNext) b.pkts[kept++] = b.pkts[i];
-      if (v.edge[i] == Edge::kDrop) ctx.counters.Drop(Meta(b.pkts[i]).drop);  // as the pipeline does
+      if (v.edge[i] == Edge::kDrop)
+        ctx.counters.Drop(Meta(b.pkts[i]).drop);  // as the pipeline does
     }
     b.n = kept;
   }

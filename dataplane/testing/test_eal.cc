@@ -57,13 +57,14 @@ void UnpinMainThread() {
 TestEal* Start(const char* tag) {
   auto* eal = new TestEal;  // lives until exit
   eal->file_prefix = std::string("np-") + tag + "-" + std::to_string(getpid());
-  EalConfig cfg{.program = std::string("np-") + tag,
-                .lcores = "0",
-                .file_prefix = eal->file_prefix,
-                .memory_mb = kTestMemoryMb,
-                .force_no_huge = true,
-                .pci = false,
-                .extra = {"--no-telemetry", "--log-level=lib.eal:error", "--log-level=pmd.net.*:error"}};
+  EalConfig cfg{
+      .program = std::string("np-") + tag,
+      .lcores = "0",
+      .file_prefix = eal->file_prefix,
+      .memory_mb = kTestMemoryMb,
+      .force_no_huge = true,
+      .pci = false,
+      .extra = {"--no-telemetry", "--log-level=lib.eal:error", "--log-level=pmd.net.*:error"}};
   EalInfo info;
   std::string error;
   if (!StartEal(cfg, &info, &error)) {

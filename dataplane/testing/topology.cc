@@ -23,8 +23,7 @@ Ip4 Topo::PodBIp() { return A("10.244.1.3"); }
 Ip4 Topo::RemoteIp() { return A("192.168.1.20"); }
 
 SpecBuilder& SpecBuilder::Uplink(uint16_t id, Mac mac, Ip4 node_ip) {
-  spec_.ports.push_back(
-      PortSpec{id, PortKind::kUplink, mac, Mac{}, node_ip, Ip4{}, 1, tx_queues_});
+  spec_.ports.push_back(PortSpec{id, PortKind::kUplink, mac, Mac{}, node_ip, Ip4{}, 1, tx_queues_});
   return *this;
 }
 

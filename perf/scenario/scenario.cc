@@ -4,6 +4,7 @@
 
 #include <google/protobuf/text_format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -43,8 +44,10 @@ size_t MatchingBrace(const std::string& text, size_t open) {
   for (size_t i = open; i < text.size(); ++i) {
     const char c = text[i];
     if (quoted) {
-      if (c == '\\') ++i;
-      else if (c == '"') quoted = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        quoted = false;
       continue;
     }
     if (c == '"') quoted = true;
@@ -77,18 +80,22 @@ const PortDecl* Scenario::Port(const std::string& name) const {
 absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
   Scenario s;
   bool have_state = false, in_header = true;
-  std::istringstream in(text);
-  size_t offset = 0;  // of the current line in `text`
-  int line_no = 0;
-  std::string line;
-  while (std::getline(in, line)) {
-    ++line_no;
-    const size_t line_start = offset;
-    offset += line.size() + 1;
-    const size_t first = line.find_first_not_of(" \t");
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t line_start = pos;
+    const size_t eol = std::min(text.find('\n', pos), text.size());
+    const std::string line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    const int line_no =
+        1 + static_cast<int>(std::count(text.begin(), text.begin() + line_start, '\n'));
+    const size_t first = line.find_first_not_of(" \t\r");
     if (first == std::string::npos) continue;
     if (line[first] == '#') {
-      if (in_header) s.description += (s.description.empty() ? "" : "\n") + line.substr(first + 1 + (line.size() > first + 1 && line[first + 1] == ' '));
+      if (in_header) {
+        std::string comment = line.substr(first + 1);
+        if (!comment.empty() && comment[0] == ' ') comment.erase(0, 1);
+        s.description += (s.description.empty() ? "" : "\n") + comment;
+      }
       continue;
     }
     in_header = false;
@@ -99,17 +106,12 @@ absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
       const size_t open = text.find('{', line_start);
       const size_t close = open == std::string::npos ? open : MatchingBrace(text, open);
       if (close == std::string::npos) return LineError(line_no, "state { ... } is not closed");
-      const std::string body = text.substr(open + 1, close - open - 1);
-      if (!google::protobuf::TextFormat::ParseFromString(body, &s.state)) {
+      if (!google::protobuf::TextFormat::ParseFromString(text.substr(open + 1, close - open - 1),
+                                                         &s.state)) {
         return LineError(line_no, "state is not a valid nodeplane.v1.State text proto");
       }
       have_state = true;
-      // Continue after the block.
-      line_no += static_cast<int>(std::count(text.begin() + line_start, text.begin() + close, '\n'));
-      const size_t next = text.find('\n', close);
-      offset = next == std::string::npos ? text.size() : next + 1;
-      in.clear();
-      in.str(text.substr(offset));
+      pos = std::min(text.find('\n', close), text.size()) + 1;  // the rest of that line is done
       continue;
     }
     std::vector<std::string> args;
@@ -121,7 +123,8 @@ absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
       PortDecl p;
       if (args.size() < 3) return LineError(line_no, "port <name> <pod|uplink|host> ...");
       p.name = args[0];
-      if (s.Port(p.name) != nullptr) return LineError(line_no, "port " + p.name + " declared twice");
+      if (s.Port(p.name) != nullptr)
+        return LineError(line_no, "port " + p.name + " declared twice");
       size_t mac_at = 2;
       if (args[1] == "pod") {
         p.kind = dp::PortKind::kPod;
@@ -161,7 +164,8 @@ absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
   }
   if (!have_state) return absl::InvalidArgumentError("no state { ... } block");
   if (s.input.empty()) return absl::InvalidArgumentError("no input port");
-  if (s.Port(s.input) == nullptr) return absl::InvalidArgumentError("input port not declared: " + s.input);
+  if (s.Port(s.input) == nullptr)
+    return absl::InvalidArgumentError("input port not declared: " + s.input);
   if (s.expect && !s.expect->empty() && s.Port(*s.expect) == nullptr) {
     return absl::InvalidArgumentError("expect port not declared: " + *s.expect);
   }
@@ -174,7 +178,8 @@ absl::StatusOr<Scenario> LoadScenario(const std::string& path) {
   std::stringstream buf;
   buf << f.rdbuf();
   auto s = ParseScenario(buf.str());
-  if (!s.ok()) return absl::Status(s.status().code(), path + ": " + std::string(s.status().message()));
+  if (!s.ok())
+    return absl::Status(s.status().code(), path + ": " + std::string(s.status().message()));
   return s;
 }
 
@@ -200,8 +205,11 @@ absl::StatusOr<dp::SnapshotSpec> Compile(const Scenario& s, const PortIds& ids, 
     if (id == ids.end()) return absl::InvalidArgumentError("no port id for " + p.name);
     switch (p.kind) {
       case dp::PortKind::kPod:
-        state.attachments[*p.pod] = ctl::Attachment{
-            .key = *p.pod, .mac = p.mac, .port_id = id->second, .rx_queues = 1, .tx_queues = workers};
+        state.attachments[*p.pod] = ctl::Attachment{.key = *p.pod,
+                                                    .mac = p.mac,
+                                                    .port_id = id->second,
+                                                    .rx_queues = 1,
+                                                    .tx_queues = workers};
         break;
       case dp::PortKind::kUplink:
         rt.uplink = ctl::RuntimePort{id->second, p.mac, 1, workers};
