@@ -32,7 +32,14 @@ absl::StatusOr<uint64_t> Applier::CommitLocked(DesiredState next) {
   // Nothing below can fail: the new state is valid and its tables exist.
   published_.Publish(std::move(snap));
   state_ = std::move(next);
-  return ++generation_;
+  ++generation_;
+  if (worker_ack_) worker_ack_(generation_);
+  return generation_;
+}
+
+void Applier::SetWorkerAck(std::function<void(uint64_t)> wait_until_running) {
+  std::lock_guard lock(mu_);
+  worker_ack_ = std::move(wait_until_running);
 }
 
 absl::Status Applier::ConfigureHostLocked(const NodeModel& node) {

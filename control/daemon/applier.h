@@ -5,6 +5,7 @@
 // Thread-safe: calls are serialised (gRPC handlers call in from several threads).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ class Applier {
 
   // Publishes the first generation (ports only). Call once before workers start.
   absl::Status Start();
+  // Installs the wait that makes a write return only once every worker runs its generation
+  // (workers echo the generation they ran; see dp::Worker::generation()). Until it is installed
+  // (start-up, before the workers run) a write returns after the RCU grace period alone.
+  void SetWorkerAck(std::function<void(uint64_t generation)> wait_until_running);
 
   absl::StatusOr<uint64_t> SetNode(NodeModel node);
   absl::StatusOr<uint64_t> UpsertPods(std::vector<PodModel> pods);
@@ -61,6 +66,7 @@ class Applier {
   DesiredState state_;       // guarded by mu_
   uint64_t generation_ = 0;  // guarded by mu_
   uint32_t port_seq_ = 0;    // guarded by mu_
+  std::function<void(uint64_t)> worker_ack_;  // guarded by mu_
 };
 
 }  // namespace nodeplane::ctl

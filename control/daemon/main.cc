@@ -106,6 +106,13 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
     pool_of_workers.push_back(std::make_unique<dp::Worker>(i, rcu, published, idle));
     info.workers.push_back(WorkerRef{pool_of_workers.back().get(), eal_info.worker_lcores[i]});
   }
+  // A write's reply waits until every worker has echoed its generation: after the grace period a
+  // polling worker echoes it on its next iteration, a sleeping one within --idle-sleep-us.
+  applier.SetWorkerAck([&pool_of_workers](uint64_t generation) {
+    for (const auto& w : pool_of_workers) {
+      while (w->generation() < generation && !g_stop.load()) std::this_thread::yield();
+    }
+  });
   NodeplaneService service(applier, info);
   std::unique_ptr<grpc::Server> server = StartServer(opts.socket, &service, &error);
   if (server == nullptr) return Fail(error);

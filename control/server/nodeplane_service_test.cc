@@ -9,9 +9,11 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <string>
 
 #include "control/daemon/applier.h"
@@ -137,6 +139,25 @@ TEST_F(ApiTest, WriteRepliesCarryTheGenerationTheWorkersRun) {
   // Idempotent: the same upsert again is accepted and changes nothing but the generation.
   ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertPods, req, &reply).ok());
   EXPECT_EQ(State().pods_size(), 2);
+}
+
+TEST_F(ApiTest, WriteReplyIsSentOnlyOnceTheWorkerRunsItsGeneration) {
+  // A real worker on its own thread (no ports: it just loops, picks up snapshots and echoes them).
+  std::atomic<bool> stop{false};
+  dp::Worker worker(0, *rcu_, *published_, dp::IdlePolicy{.max_sleep_us = 200});
+  std::thread loop([&] { worker.Run(stop); });
+  applier_->SetWorkerAck([&](uint64_t generation) {
+    while (worker.generation() < generation) std::this_thread::yield();
+  });
+  for (int i = 0; i < 20; ++i) {
+    v1::UpsertPodsRequest req;
+    AddPod(req, "default", "b", "10.244.1." + std::to_string(10 + i));
+    v1::WriteReply reply;
+    ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertPods, req, &reply).ok());
+    EXPECT_GE(worker.generation(), reply.generation()) << "replied before the worker ran it";
+  }
+  stop = true;
+  loop.join();
 }
 
 TEST_F(ApiTest, MalformedAddressIsInvalidArgumentNamingTheField) {
