@@ -24,6 +24,7 @@
 #include "dataplane/core/worker.h"
 #include "nodeplane/counter.h"
 #include "nodeplane/drop_reason.h"
+#include "dataplane/tables/fib.h"
 #include "perf/scenario/scenario.h"
 
 namespace nodeplane::perf {
@@ -181,14 +182,19 @@ int Run(const Options& o, const scenario::Scenario& sc, rte_mempool* pool,
     ids[p.name] = port.port_id;
     added.push_back(port.port_id);
   }
-  auto spec = scenario::Compile(sc, ids, 1, 1);
+  std::map<Ip4Prefix, uint32_t> routes;
+  auto spec = scenario::Compile(sc, ids, 1, 1, &routes);
   if (!spec.ok()) return Fail(spec.status().ToString());
-  auto snap = dp::BuildSnapshot(*spec, &error);
-  if (snap == nullptr) return Fail(error);
-
   dp::Rcu rcu(1);
+  dp::Fib fib;
+  if (!fib.Init(dp::Fib::Limits{}, rcu.qsbr(), &error)) return Fail(error);
+  auto snap = dp::BuildSnapshot(*spec, &fib, &error);
+  if (snap == nullptr) return Fail(error);
   dp::Published<dp::Snapshot> published(rcu);
   published.Publish(std::move(snap));
+  for (const auto& [p, slot] : routes) {
+    if (!fib.Add(p, slot, &error)) return Fail(error);
+  }
   dp::Worker worker(0, rcu, published, dp::IdlePolicy{});
   worker.Attach();
 

@@ -1,8 +1,11 @@
-// Compiles the desired state, plus the ports the daemon runs, into the plain SnapshotSpec the
-// dataplane builds its tables from. Pure and deterministic: same input, same spec; no DPDK.
+// Compiles the desired state, plus the ports the daemon runs and what it knows of the underlay,
+// into the plain SnapshotSpec the dataplane builds its tables from. Pure and deterministic: same
+// input, same spec; no DPDK.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <string>
 
 #include "control/model/desired_state.h"
 #include "dataplane/core/snapshot_spec.h"
@@ -19,6 +22,7 @@ struct RuntimePort {
   Mac mac;             // the device's MAC (uplink NIC; host tap's kernel side)
   uint16_t rx_queues = 1;
   uint16_t tx_queues = 1;
+  uint16_t mtu = 1500;  // the device's MTU (rte_eth_dev_get_mtu)
 };
 
 struct RuntimePorts {
@@ -27,6 +31,22 @@ struct RuntimePorts {
   std::optional<RuntimePort> host;  // pod ports are in the attachments
 };
 
+// Underlay addresses → MACs, as the daemon's NeighborCache knows them (control/daemon/
+// neighbor_cache.h): static entries and, later, what ARP on the uplink learns.
+using NeighborMap = std::map<Ip4, Mac>;
+// Remote node name → its slot (1..) in the Fib and the remote node table; control/compile/fib_plan.h
+// assigns them so that they stay stable while a node exists.
+using RemoteSlots = std::map<std::string, uint32_t>;
+
+// Where packets for a remote VTEP go first on the underlay: for now the VTEP itself (nodes share
+// the uplink's L2 segment). A gateway for VTEPs in other subnets would be decided here.
+Ip4 UnderlayNextHop(const RemoteNodeModel& node);
+
+// The full form. Remote nodes without a slot in `slots` are left out.
+dp::SnapshotSpec CompileSnapshot(const DesiredState& state, const RuntimePorts& ports,
+                                 uint64_t generation, const NeighborMap& neighbors,
+                                 const RemoteSlots& slots);
+// No neighbours known (every remote node unresolved), slots 1.. in name order.
 dp::SnapshotSpec CompileSnapshot(const DesiredState& state, const RuntimePorts& ports,
                                  uint64_t generation);
 

@@ -2,39 +2,83 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "control/daemon/pod_link_names.h"
+#include "control/model/from_proto.h"
 #include "control/netns/pod_interface.h"
 
 namespace nodeplane::ctl {
 
+uint32_t DefaultPodMtu(const RuntimePorts& runtime) {
+  if (!runtime.uplink) return 1500;
+  const uint32_t mtu = runtime.uplink->mtu > dp::kVxlanEncapLen
+                           ? runtime.uplink->mtu - dp::kVxlanEncapLen
+                           : kMinPodMtu;
+  return std::clamp(mtu, kMinPodMtu, kMaxPodMtu);
+}
+
 Applier::Applier(dp::Ports& ports, dp::Published<dp::Snapshot>& published, RuntimePorts runtime,
-                 std::string host_ifname, PodPortType pod_port_type)
+                 std::string host_ifname, PodPortType pod_port_type, dp::Fib* fib)
     : ports_(ports),
       published_(published),
       runtime_(std::move(runtime)),
       host_ifname_(std::move(host_ifname)),
-      pod_port_type_(pod_port_type) {}
+      pod_port_type_(pod_port_type),
+      fib_(fib) {}
 
 absl::Status Applier::Start() {
   std::lock_guard lock(mu_);
   return CommitLocked(state_).status();
 }
 
+// The order of a commit (dataplane/tables/fib.h): remove routes the running snapshot may lose,
+// wait out their lookups if a remote node leaves, publish, then add routes to the nodes the new
+// snapshot brought. A route is never visible to a worker whose snapshot lacks its node.
 absl::StatusOr<uint64_t> Applier::CommitLocked(DesiredState next) {
   if (absl::Status s = next.Check(); !s.ok()) return s;
-  const dp::SnapshotSpec spec = CompileSnapshot(next, runtime_, generation_ + 1);
+  auto slots = AssignSlots(slots_, next.remote_nodes, dp::Fib::kMaxSlot);
+  if (!slots.ok()) return slots.status();
+  FibRoutes wanted = WantedRoutes(next.remote_nodes, *slots);
+  if (fib_ != nullptr) {
+    std::vector<Ip4Prefix> prefixes;
+    for (const auto& [prefix, slot] : wanted) prefixes.push_back(prefix);
+    std::string why;
+    if (!fib_->Fits(prefixes, &why)) {
+      return absl::ResourceExhaustedError("remote_nodes: pod_cidrs: " + why);
+    }
+  }
+  const dp::SnapshotSpec spec =
+      CompileSnapshot(next, runtime_, generation_ + 1, neighbors_.Resolved(), *slots);
   std::string error;
-  std::unique_ptr<dp::Snapshot> snap = dp::BuildSnapshot(spec, &error);
+  std::unique_ptr<dp::Snapshot> snap = dp::BuildSnapshot(spec, fib_, &error);
   if (snap == nullptr) return absl::ResourceExhaustedError("dataplane tables: " + error);
-  // Nothing below can fail: the new state is valid and its tables exist.
+  snap->neighbor_events = neighbor_events_;
+  // Nothing below can fail: the new state is valid, its tables exist and its routes fit.
+  const FibPlan plan = PlanFibUpdate(fib_routes_, wanted, slots_, *slots);
+  ApplyFibSteps(plan.before_publish);
+  if (plan.grace_before_publish) published_.rcu().Synchronize();
   published_.Publish(std::move(snap));
+  ApplyFibSteps(plan.after_publish);
+  fib_routes_ = std::move(wanted);
+  slots_ = std::move(*slots);
   state_ = std::move(next);
   ++generation_;
   if (worker_ack_) worker_ack_(generation_);
   return generation_;
+}
+
+void Applier::ApplyFibSteps(const std::vector<FibStep>& steps) {
+  if (fib_ == nullptr) return;
+  for (const FibStep& step : steps) {
+    std::string error;
+    const bool ok = step.op == FibStep::Op::kSet ? fib_->Add(step.prefix, step.slot, &error)
+                                                 : fib_->Delete(step.prefix, &error);
+    // Fits() was checked and the plan only deletes what is installed: this is a bug, not input.
+    if (!ok) std::fprintf(stderr, "nodeplaned: BUG: %s\n", error.c_str());
+  }
 }
 
 void Applier::SetWorkerAck(std::function<void(uint64_t)> wait_until_running) {
@@ -90,6 +134,11 @@ absl::StatusOr<uint64_t> Applier::DeletePods(const std::vector<PodKey>& keys) {
 }
 
 absl::StatusOr<uint64_t> Applier::Sync(NodeModel node, std::vector<PodModel> pods) {
+  return Sync(std::move(node), std::move(pods), {});
+}
+
+absl::StatusOr<uint64_t> Applier::Sync(NodeModel node, std::vector<PodModel> pods,
+                                       std::vector<RemoteNodeModel> remote_nodes) {
   std::lock_guard lock(mu_);
   DesiredState next;
   next.node = node;
@@ -98,9 +147,102 @@ absl::StatusOr<uint64_t> Applier::Sync(NodeModel node, std::vector<PodModel> pod
     PodKey key = pod.key;
     next.pods[key] = std::move(pod);
   }
+  for (RemoteNodeModel& r : remote_nodes) {
+    std::string name = r.name;
+    next.remote_nodes[name] = std::move(r);
+  }
   if (absl::Status s = next.Check(); !s.ok()) return s;
   if (absl::Status s = ConfigureHostLocked(node); !s.ok()) return s;
   return CommitLocked(std::move(next));
+}
+
+absl::StatusOr<uint64_t> Applier::UpsertRemoteNodes(std::vector<RemoteNodeModel> nodes) {
+  std::lock_guard lock(mu_);
+  DesiredState next = state_;
+  for (RemoteNodeModel& n : nodes) {
+    std::string name = n.name;
+    next.remote_nodes[name] = std::move(n);
+  }
+  return CommitLocked(std::move(next));
+}
+
+absl::StatusOr<uint64_t> Applier::DeleteRemoteNodes(const std::vector<std::string>& names) {
+  std::lock_guard lock(mu_);
+  DesiredState next = state_;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (next.remote_nodes.erase(names[i]) == 0) continue;
+    std::string pods;
+    int count = 0;
+    for (const auto& [key, pod] : state_.pods) {
+      if (pod.node_name != names[i]) continue;
+      if (count++ < 3) absl::StrAppend(&pods, pods.empty() ? "" : ", ", key.ToString());
+    }
+    if (count > 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "names[", i, "]: remote node ", names[i], " still has ", count, " pod(s) (", pods,
+          count > 3 ? ", ..." : "", "); delete them first"));
+    }
+  }
+  return CommitLocked(std::move(next));
+}
+
+bool Applier::IsNextHopLocked(Ip4 ip) const {
+  for (const auto& [name, node] : state_.remote_nodes) {
+    if (UnderlayNextHop(node) == ip) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<uint64_t> Applier::AddStaticNeighbor(Ip4 ip, Mac mac) {
+  std::lock_guard lock(mu_);
+  neighbors_.AddStatic(ip, mac);
+  if (generation_ == 0 || !IsNextHopLocked(ip)) return generation_;
+  return CommitLocked(state_);
+}
+
+absl::StatusOr<uint64_t> Applier::LearnNeighbor(Ip4 ip, Mac mac) {
+  std::lock_guard lock(mu_);
+  switch (neighbors_.Learn(ip, mac, NeighborCache::Clock::now())) {
+    case NeighborCache::Change::kRefused:
+      return absl::ResourceExhaustedError(
+          "neighbour " + ip.ToString() + ": static, or the neighbour table is full");
+    case NeighborCache::Change::kNew:
+    case NeighborCache::Change::kMacChanged:
+      if (generation_ != 0 && IsNextHopLocked(ip)) return CommitLocked(state_);
+      return generation_;
+    case NeighborCache::Change::kNone:
+    case NeighborCache::Change::kRefreshed:
+      return generation_;
+  }
+  return generation_;
+}
+
+absl::StatusOr<uint64_t> Applier::ForgetNeighbor(Ip4 ip) {
+  std::lock_guard lock(mu_);
+  if (!neighbors_.Forget(ip) || generation_ == 0 || !IsNextHopLocked(ip)) return generation_;
+  return CommitLocked(state_);
+}
+
+void Applier::SetNeighborEvents(dp::NeighborEvents* events) {
+  std::lock_guard lock(mu_);
+  neighbor_events_ = events;
+}
+
+std::vector<Ip4> Applier::UnresolvedNextHops() const {
+  std::lock_guard lock(mu_);
+  std::vector<Ip4> out;
+  for (const auto& [name, node] : state_.remote_nodes) {
+    const Ip4 hop = UnderlayNextHop(node);
+    if (!neighbors_.Lookup(hop)) out.push_back(hop);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+RemoteSlots Applier::remote_slots() const {
+  std::lock_guard lock(mu_);
+  return slots_;
 }
 
 std::string Applier::NextPortName() { return PodLinkName(static_cast<uint32_t>(getpid()), ++port_seq_); }

@@ -11,12 +11,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "control/compile/fib_plan.h"
 #include "control/compile/snapshot_compiler.h"
+#include "control/daemon/neighbor_cache.h"
 #include "control/daemon/pod_port.h"
 #include "control/model/desired_state.h"
+#include "dataplane/core/neighbor_events.h"
 #include "dataplane/core/ports.h"
 #include "dataplane/core/published.h"
 #include "dataplane/core/snapshot.h"
+#include "dataplane/tables/fib.h"
 
 namespace nodeplane::ctl {
 
@@ -27,10 +31,17 @@ struct AttachRequest {
   uint32_t mtu = 1500;
 };
 
+// A pod's MTU when AttachPod gives none: the uplink's MTU less the 50 bytes of VXLAN, so that a
+// full-size pod packet still fits the underlay once encapsulated; 1500 without an uplink. Kept
+// within the limits a pod interface accepts (kMinPodMtu..kMaxPodMtu).
+uint32_t DefaultPodMtu(const RuntimePorts& runtime);
+
 class Applier {
  public:
+  // `fib` (may be nullptr: then no remote pod CIDR is routed) is the process's long-lived Fib; it
+  // must outlive `published`'s snapshots.
   Applier(dp::Ports& ports, dp::Published<dp::Snapshot>& published, RuntimePorts runtime,
-          std::string host_ifname, PodPortType pod_port_type);
+          std::string host_ifname, PodPortType pod_port_type, dp::Fib* fib = nullptr);
 
   // Publishes the first generation (ports only). Call once before workers start.
   absl::Status Start();
@@ -43,17 +54,40 @@ class Applier {
   absl::StatusOr<uint64_t> UpsertPods(std::vector<PodModel> pods);
   absl::StatusOr<uint64_t> DeletePods(const std::vector<PodKey>& keys);
   absl::StatusOr<uint64_t> Sync(NodeModel node, std::vector<PodModel> pods);
+  absl::StatusOr<uint64_t> Sync(NodeModel node, std::vector<PodModel> pods,
+                                std::vector<RemoteNodeModel> remote_nodes);
+  absl::StatusOr<uint64_t> UpsertRemoteNodes(std::vector<RemoteNodeModel> nodes);
+  // Unknown names are ignored. FAILED_PRECONDITION while pods still name the node.
+  absl::StatusOr<uint64_t> DeleteRemoteNodes(const std::vector<std::string>& names);
   absl::StatusOr<std::pair<uint64_t, Attachment>> AttachPod(AttachRequest req);
   absl::StatusOr<uint64_t> DetachPod(const PodKey& key);
   // Detaches every pod (shutdown): their interfaces disappear with their ports.
   void DetachAll();
 
+  // Underlay neighbours (control/daemon/neighbor_cache.h). A static one is configured (--neighbor);
+  // LearnNeighbor is what the underlay ARP resolver calls with each (address, MAC) it learns, and
+  // ForgetNeighbor when one ages out. Each republishes when a remote node's next hop changes, and
+  // returns the generation that runs with it.
+  absl::StatusOr<uint64_t> AddStaticNeighbor(Ip4 ip, Mac mac);
+  absl::StatusOr<uint64_t> LearnNeighbor(Ip4 ip, Mac mac);
+  absl::StatusOr<uint64_t> ForgetNeighbor(Ip4 ip);
+  // The remote nodes' underlay next hops with no MAC yet: whom the resolver must ask.
+  std::vector<Ip4> UnresolvedNextHops() const;
+  const NeighborCache& neighbors() const { return neighbors_; }
+  // Where workers report ARP from the next hops (control/daemon/neighbor_resolver.h); every
+  // snapshot published after this call carries it. Call before Start(); must outlive the Applier.
+  void SetNeighborEvents(dp::NeighborEvents* events);
+
   DesiredState state() const;
   uint64_t generation() const;
   const RuntimePorts& runtime() const { return runtime_; }
+  // Remote node name → slot, as published (for reads and tests).
+  RemoteSlots remote_slots() const;
 
  private:
   absl::StatusOr<uint64_t> CommitLocked(DesiredState next);
+  bool IsNextHopLocked(Ip4 ip) const;
+  void ApplyFibSteps(const std::vector<FibStep>& steps);
   absl::Status ConfigureHostLocked(const NodeModel& node);
   std::string NextPortName();
 
@@ -63,10 +97,15 @@ class Applier {
   const RuntimePorts runtime_;
   const std::string host_ifname_;
   const PodPortType pod_port_type_;
+  dp::Fib* const fib_;
+  NeighborCache neighbors_;
   DesiredState state_;       // guarded by mu_
   uint64_t generation_ = 0;  // guarded by mu_
   uint32_t port_seq_ = 0;    // guarded by mu_
+  RemoteSlots slots_;        // guarded by mu_: the remote nodes' slots, as published
+  FibRoutes fib_routes_;     // guarded by mu_: what the Fib holds
   std::function<void(uint64_t)> worker_ack_;  // guarded by mu_
+  dp::NeighborEvents* neighbor_events_ = nullptr;  // guarded by mu_
 };
 
 }  // namespace nodeplane::ctl

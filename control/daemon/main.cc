@@ -15,10 +15,12 @@
 #include <vector>
 
 #include "control/daemon/applier.h"
+#include "control/daemon/neighbor_resolver.h"
 #include "control/daemon/options.h"
 #include "control/daemon/pod_link_names.h"
 #include "control/server/nodeplane_service.h"
 #include "dataplane/core/eal.h"
+#include "dataplane/core/neighbor_events.h"
 #include "dataplane/core/ports.h"
 #include "dataplane/core/worker.h"
 
@@ -63,8 +65,8 @@ bool AddNodePorts(const DaemonOptions& opts, dp::Ports& ports, RuntimePorts& rt,
                   std::string* error) {
   dp::PortInfo info;
   if (!opts.uplink.empty()) {
-    if (!ports.Add(opts.uplink, &info, error)) return false;
-    rt.uplink = RuntimePort{info.port_id, info.mac, info.rx_queues, info.tx_queues};
+    if (!ports.Add(opts.uplink, &info, error, /*control_tx=*/true)) return false;
+    rt.uplink = RuntimePort{info.port_id, info.mac, info.rx_queues, info.tx_queues, info.mtu};
   }
   if (opts.host_iface != "none") {
     std::string devargs = "net_tap_host,iface=" + opts.host_iface;
@@ -83,6 +85,10 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   rte_mempool* pool = dp::CreatePacketPool(opts.mbufs, &error);
   if (pool == nullptr) return Fail(error);
   dp::Rcu rcu(workers);
+  // Remote pod CIDRs: one long-lived table, updated per route (dataplane/tables/fib.h). Declared
+  // before `published` so that it outlives every snapshot referring to it.
+  dp::Fib fib;
+  if (!fib.Init(dp::Fib::Limits{}, rcu.qsbr(), &error)) return Fail(error);
   dp::Published<dp::Snapshot> published(rcu);
   dp::Ports ports(pool, workers);
   RuntimePorts rt{.worker_count = workers};
@@ -91,7 +97,13 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   if (const int stale = RemoveStalePodLinks(); stale > 0) {
     std::fprintf(stderr, "nodeplaned: removed %d pod link(s) left by an earlier run\n", stale);
   }
-  Applier applier(ports, published, rt, opts.host_iface, opts.pod_port);
+  // Workers report ARP from the underlay next hops here; the resolver drains it.
+  std::unique_ptr<dp::NeighborEvents> neighbor_events =
+      dp::NeighborEvents::Create("np_neigh_ev", 1024, static_cast<int>(rte_socket_id()), &error);
+  if (neighbor_events == nullptr) return Fail(error);
+  Applier applier(ports, published, rt, opts.host_iface, opts.pod_port, &fib);
+  applier.SetNeighborEvents(neighbor_events.get());
+  for (const auto& [ip, mac] : opts.neighbors) (void)applier.AddStaticNeighbor(ip, mac);
   if (absl::Status s = applier.Start(); !s.ok()) return Fail(std::string(s.message()));
   if (!opts.node_name.empty()) {
     NodeModel node{.name = opts.node_name, .pod_gateway = *Ip4::Parse(kDefaultPodGateway)};
@@ -132,7 +144,24 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
                eal_info.hugepages ? "hugepages" : "no hugepages",
                opts.idle_sleep_us == 0 ? "off (full-speed polling)"
                                        : ("up to " + std::to_string(opts.idle_sleep_us) + " us").c_str());
+  // Underlay next hops: learned from what workers report, asked on the uplink's control queue.
+  NeighborResolver::Config rcfg;
+  if (rt.uplink) {
+    rcfg.port = rt.uplink->port_id;
+    rcfg.mac = rt.uplink->mac;
+    if (rt.uplink->tx_queues > workers) rcfg.tx_queue = workers;
+  }
+  rcfg.pool = pool;
+  NeighborResolver resolver(applier, *neighbor_events, rcfg);
+  if (rt.uplink) {
+    if (!rcfg.tx_queue) {
+      std::fprintf(stderr, "nodeplaned: warning: uplink has no spare tx queue: neighbours are "
+                           "learned passively, never asked\n");
+    }
+    resolver.Start();
+  }
   pool_of_workers[0]->Run(g_stop);  // the main lcore's worker
+  resolver.Stop();
   rte_eal_mp_wait_lcore();
   signal_thread.join();
   server->Wait();

@@ -43,6 +43,16 @@ const std::map<std::string, Setter>& Setters() {
       {"mbufs",
        [](DaemonOptions& o, const std::string& v) { return ParseU32(v, &o.mbufs) && o.mbufs >= 1023; }},
       {"eal", [](DaemonOptions& o, const std::string& v) { o.eal.push_back(v); return true; }},
+      {"neighbor",
+       [](DaemonOptions& o, const std::string& v) {
+         const size_t eq = v.find('=');
+         if (eq == std::string::npos) return false;
+         const auto ip = Ip4::Parse(v.substr(0, eq));
+         const auto mac = Mac::Parse(v.substr(eq + 1));
+         if (!ip || !mac || !mac->IsUnicast()) return false;
+         o.neighbors.emplace_back(*ip, *mac);
+         return true;
+       }},
   };
   return setters;
 }
@@ -148,6 +158,9 @@ std::string DaemonUsage() {
   --mbufs N              packet buffers (default 32767)
   --no-huge              do not use hugepages (the default uses them when enough are free)
   --eal ARG              one more EAL argument (repeatable)
+  --neighbor IP=MAC      a static underlay neighbour: the MAC of a remote node's VTEP address
+                         (repeatable; until ARP on the uplink resolves them, remote nodes
+                         without one are unreachable: drop reason neighbor_unresolved)
 )";
 }
 

@@ -29,11 +29,38 @@ struct ContainerPort {
   L4Protocol protocol = L4Protocol::kTcp;
 };
 
+inline constexpr uint32_t kDefaultVni = 1;
+inline constexpr uint16_t kDefaultVxlanPort = 4789;  // IANA
+inline constexpr uint32_t kMaxVni = 0xffffff;        // 24 bits
+// The VTEP MAC of a nodeplane node unless told otherwise (the same as the pods' gateway MAC).
+inline constexpr Mac kDefaultVtepMac{{0xee, 0xee, 0xee, 0xee, 0xee, 0xee}};
+
 struct NodeModel {
   std::string name;
   std::vector<Ip4Prefix> addresses;  // the node's own, with their prefix lengths
   std::vector<Ip4Prefix> pod_cidrs;
   Ip4 pod_gateway;
+  // The overlay. vtep unset (0.0.0.0): no address to terminate VXLAN on, the overlay is off.
+  Ip4 vtep;                          // given, or the first of `addresses`
+  uint32_t vni = kDefaultVni;
+  uint16_t vxlan_port = kDefaultVxlanPort;
+  Mac vtep_mac = kDefaultVtepMac;
+};
+
+// Another node, reached over VXLAN. Values are kept as given (0 = default) so reads return them.
+struct RemoteNodeModel {
+  std::string name;
+  Ip4 underlay;                      // its VTEP address
+  std::vector<Ip4Prefix> pod_cidrs;
+  uint32_t vni = 0;                  // 0: this node's VNI
+  uint16_t udp_port = 0;             // 0: 4789
+  std::optional<Mac> vtep_mac;       // unset: ee:ee:ee:ee:ee:ee
+
+  uint32_t EffectiveVni(const NodeModel* local) const {
+    return vni != 0 ? vni : (local ? local->vni : kDefaultVni);
+  }
+  uint16_t EffectivePort() const { return udp_port != 0 ? udp_port : kDefaultVxlanPort; }
+  Mac EffectiveVtepMac() const { return vtep_mac.value_or(kDefaultVtepMac); }
 };
 
 struct PodModel {
@@ -63,9 +90,13 @@ struct DesiredState {
   std::optional<NodeModel> node;
   std::map<PodKey, PodModel> pods;
   std::map<PodKey, Attachment> attachments;
+  std::map<std::string, RemoteNodeModel> remote_nodes;  // by name
 
   // Whole-state invariants, checked on a candidate before it replaces the running state:
-  // unique pod addresses, pods on a known node, attached pods inside the node's pod CIDRs.
+  // unique pod addresses, pods on a known node (this one or a remote one), attached pods inside
+  // the node's pod CIDRs; remote nodes not named like this node, with underlay addresses of their
+  // own (not this node's, not another remote node's), and pod CIDRs that overlap neither this
+  // node's nor another remote node's.
   absl::Status Check() const;
 };
 

@@ -54,6 +54,52 @@ absl::StatusOr<L4Protocol> ProtocolFromProto(v1::Protocol p, const std::string& 
   }
 }
 
+// An address a VTEP can have: unicast, not 0.0.0.0, loopback, multicast or broadcast.
+bool IsUnicastHost(Ip4 ip) {
+  const uint32_t h = ip.host();
+  return h != 0 && (h >> 24) != 127 && (h >> 28) < 14;  // 224/4 multicast, 240/4 and broadcast
+}
+
+absl::StatusOr<uint32_t> VniFromProto(uint32_t vni, const std::string& field) {
+  if (vni > kMaxVni) {
+    return Invalid(field, absl::StrCat("must be 1..", kMaxVni, " (0: default), got ", vni));
+  }
+  return vni;
+}
+
+absl::StatusOr<uint16_t> PortFromProto(uint32_t port, const std::string& field) {
+  if (port > 65535) return Invalid(field, absl::StrCat("must be 1..65535 (0: 4789), got ", port));
+  return static_cast<uint16_t>(port);
+}
+
+// "" → unset; otherwise a unicast MAC "aa:bb:cc:dd:ee:ff".
+absl::StatusOr<std::optional<Mac>> MacFromProto(const std::string& text, const std::string& field) {
+  if (text.empty()) return std::optional<Mac>();
+  const auto mac = Mac::Parse(text);
+  if (!mac) return Invalid(field, "not a MAC address (aa:bb:cc:dd:ee:ff): \"" + text + "\"");
+  if (!mac->IsUnicast()) return Invalid(field, "must be a unicast MAC address: \"" + text + "\"");
+  return std::optional<Mac>(*mac);
+}
+
+// Pod CIDRs of one node: valid prefixes that do not overlap each other.
+absl::StatusOr<std::vector<Ip4Prefix>> PodCidrsFromProto(
+    const google::protobuf::RepeatedPtrField<std::string>& cidrs, const std::string& field) {
+  std::vector<Ip4Prefix> out;
+  for (int i = 0; i < cidrs.size(); ++i) {
+    const std::string f = absl::StrCat(field, "[", i, "]");
+    auto p = PrefixFromString(cidrs[i], f);
+    if (!p.ok()) return p.status();
+    for (size_t j = 0; j < out.size(); ++j) {
+      if (out[j].Overlaps(*p)) {
+        return Invalid(f, absl::StrCat(p->ToString(), " overlaps ", field, "[", j, "] ",
+                                       out[j].ToString()));
+      }
+    }
+    out.push_back(*p);
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<Ip4> Ip4FromString(const std::string& text, const std::string& field) {
@@ -100,6 +146,64 @@ absl::StatusOr<NodeModel> NodeFromProto(const v1::Node& node, const std::string&
                           Sub(field, "pod_gateway"));
   if (!gw.ok()) return gw.status();
   m.pod_gateway = *gw;
+  // The VTEP must be one of the node's addresses: the host kernel behind the exception port owns
+  // them, and answers the underlay's ARP for them.
+  if (!node.vtep_address().empty()) {
+    auto vtep = Ip4FromString(node.vtep_address(), Sub(field, "vtep_address"));
+    if (!vtep.ok()) return vtep.status();
+    bool listed = false;
+    for (const Ip4Prefix& a : m.addresses) listed = listed || a.addr == *vtep;
+    if (!listed) {
+      return Invalid(Sub(field, "vtep_address"),
+                     "must be one of the node's addresses: \"" + node.vtep_address() + "\"");
+    }
+    m.vtep = *vtep;
+  } else if (!m.addresses.empty()) {
+    m.vtep = m.addresses.front().addr;
+  }
+  const std::string vx = Sub(field, "vxlan");
+  auto vni = VniFromProto(node.vxlan().vni(), vx + ".vni");
+  if (!vni.ok()) return vni.status();
+  m.vni = *vni != 0 ? *vni : kDefaultVni;
+  auto port = PortFromProto(node.vxlan().udp_port(), vx + ".udp_port");
+  if (!port.ok()) return port.status();
+  m.vxlan_port = *port != 0 ? *port : kDefaultVxlanPort;
+  auto mac = MacFromProto(node.vxlan().vtep_mac(), vx + ".vtep_mac");
+  if (!mac.ok()) return mac.status();
+  m.vtep_mac = mac->value_or(kDefaultVtepMac);
+  return m;
+}
+
+absl::StatusOr<RemoteNodeModel> RemoteNodeFromProto(const v1::RemoteNode& node,
+                                                    const std::string& field) {
+  RemoteNodeModel m;
+  if (!IsDns1123(node.name(), 253, true)) {
+    return Invalid(Sub(field, "name"), "must be a DNS subdomain: \"" + node.name() + "\"");
+  }
+  m.name = node.name();
+  auto underlay = Ip4FromString(node.underlay_address(), Sub(field, "underlay_address"));
+  if (!underlay.ok()) return underlay.status();
+  if (!IsUnicastHost(*underlay)) {
+    return Invalid(Sub(field, "underlay_address"),
+                   "must be a unicast address: \"" + node.underlay_address() + "\"");
+  }
+  m.underlay = *underlay;
+  if (node.pod_cidrs_size() > kMaxPodCidrsPerNode) {
+    return Invalid(Sub(field, "pod_cidrs"),
+                   absl::StrCat(node.pod_cidrs_size(), " CIDRs; at most ", kMaxPodCidrsPerNode));
+  }
+  auto cidrs = PodCidrsFromProto(node.pod_cidrs(), Sub(field, "pod_cidrs"));
+  if (!cidrs.ok()) return cidrs.status();
+  m.pod_cidrs = std::move(*cidrs);
+  auto vni = VniFromProto(node.vni(), Sub(field, "vni"));
+  if (!vni.ok()) return vni.status();
+  m.vni = *vni;
+  auto port = PortFromProto(node.udp_port(), Sub(field, "udp_port"));
+  if (!port.ok()) return port.status();
+  m.udp_port = *port;
+  auto mac = MacFromProto(node.vtep_mac(), Sub(field, "vtep_mac"));
+  if (!mac.ok()) return mac.status();
+  m.vtep_mac = *mac;
   return m;
 }
 
@@ -164,6 +268,24 @@ v1::Node NodeToProto(const NodeModel& node) {
   for (const Ip4Prefix& a : node.addresses) n.add_addresses(a.ToString());
   for (const Ip4Prefix& c : node.pod_cidrs) n.add_pod_cidrs(c.ToString());
   n.set_pod_gateway(node.pod_gateway.ToString());
+  // Overlay settings only where they differ from the defaults, so a Node reads back as written.
+  const bool default_vtep =
+      node.addresses.empty() ? node.vtep == Ip4{} : node.vtep == node.addresses.front().addr;
+  if (!default_vtep) n.set_vtep_address(node.vtep.ToString());
+  if (node.vni != kDefaultVni) n.mutable_vxlan()->set_vni(node.vni);
+  if (node.vxlan_port != kDefaultVxlanPort) n.mutable_vxlan()->set_udp_port(node.vxlan_port);
+  if (node.vtep_mac != kDefaultVtepMac) n.mutable_vxlan()->set_vtep_mac(node.vtep_mac.ToString());
+  return n;
+}
+
+v1::RemoteNode RemoteNodeToProto(const RemoteNodeModel& node) {
+  v1::RemoteNode n;
+  n.set_name(node.name);
+  n.set_underlay_address(node.underlay.ToString());
+  for (const Ip4Prefix& c : node.pod_cidrs) n.add_pod_cidrs(c.ToString());
+  n.set_vni(node.vni);
+  n.set_udp_port(node.udp_port);
+  if (node.vtep_mac) n.set_vtep_mac(node.vtep_mac->ToString());
   return n;
 }
 

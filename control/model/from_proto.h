@@ -12,6 +12,8 @@ namespace nodeplane::ctl {
 
 // Limits that keep one request from exhausting the control plane.
 inline constexpr int kMaxPodsPerRequest = 10000;
+inline constexpr int kMaxRemoteNodesPerRequest = 10000;
+inline constexpr int kMaxPodCidrsPerNode = 16;
 inline constexpr int kMaxLabelsPerObject = 256;
 inline constexpr uint32_t kMinPodMtu = 576;
 inline constexpr uint32_t kMaxPodMtu = 1900;  // what one 2 KiB mbuf holds
@@ -20,9 +22,12 @@ absl::StatusOr<NodeModel> NodeFromProto(const v1::Node& node, const std::string&
 absl::StatusOr<PodKey> PodKeyFromProto(const v1::PodKey& key, const std::string& field);
 absl::StatusOr<PodModel> PodFromProto(const v1::Pod& pod, const std::string& field);
 absl::StatusOr<Ip4> Ip4FromString(const std::string& text, const std::string& field);
+absl::StatusOr<RemoteNodeModel> RemoteNodeFromProto(const v1::RemoteNode& node,
+                                                    const std::string& field);
 
 // Model → API, for reads.
 v1::Node NodeToProto(const NodeModel& node);
+v1::RemoteNode RemoteNodeToProto(const RemoteNodeModel& node);
 v1::Pod PodToProto(const PodModel& pod);
 v1::PodAttachment AttachmentToProto(const Attachment& att);
 v1::PodKey PodKeyToProto(const PodKey& key);

@@ -41,6 +41,28 @@ absl::StatusOr<std::vector<PodModel>> PodsFromProto(
   return out;
 }
 
+absl::StatusOr<std::vector<RemoteNodeModel>> RemoteNodesFromProto(
+    const google::protobuf::RepeatedPtrField<v1::RemoteNode>& nodes, const std::string& field) {
+  if (nodes.size() > kMaxRemoteNodesPerRequest) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", nodes.size(),
+                                                   " remote nodes in one request; at most ",
+                                                   kMaxRemoteNodesPerRequest));
+  }
+  std::vector<RemoteNodeModel> out;
+  std::set<std::string> seen;
+  for (int i = 0; i < nodes.size(); ++i) {
+    const std::string f = absl::StrCat(field, "[", i, "]");
+    auto node = RemoteNodeFromProto(nodes[i], f);
+    if (!node.ok()) return node.status();
+    if (!seen.insert(node->name).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(f, ".name: duplicate remote node \"", node->name, "\" in this request"));
+    }
+    out.push_back(std::move(*node));
+  }
+  return out;
+}
+
 }  // namespace
 
 grpc::Status NodeplaneService::SetNode(grpc::ServerContext*, const v1::SetNodeRequest* req,
@@ -89,7 +111,7 @@ grpc::Status NodeplaneService::AttachPod(grpc::ServerContext*, const v1::AttachP
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "interface: not a valid interface name: \"" + ifname + "\"");
   }
-  const uint32_t mtu = req->mtu() == 0 ? 1500 : req->mtu();
+  const uint32_t mtu = req->mtu() == 0 ? DefaultPodMtu(applier_.runtime()) : req->mtu();
   if (mtu < kMinPodMtu || mtu > kMaxPodMtu) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         absl::StrCat("mtu: must be ", kMinPodMtu, "..", kMaxPodMtu, ", got ", mtu));
@@ -117,12 +139,13 @@ grpc::Status NodeplaneService::SyncState(grpc::ServerContext*, const v1::SyncSta
   if (s.network_policies_size() > 0) {
     return Unimplemented("state.network_policies: NetworkPolicies");
   }
-  if (s.remote_nodes_size() > 0) return Unimplemented("state.remote_nodes: remote nodes");
   auto node = NodeFromProto(s.node(), "state.node");
   if (!node.ok()) return ToGrpc(node.status());
   auto pods = PodsFromProto(s.pods(), "state.pods");
   if (!pods.ok()) return ToGrpc(pods.status());
-  return Reply(applier_.Sync(std::move(*node), std::move(*pods)), reply);
+  auto remote = RemoteNodesFromProto(s.remote_nodes(), "state.remote_nodes");
+  if (!remote.ok()) return ToGrpc(remote.status());
+  return Reply(applier_.Sync(std::move(*node), std::move(*pods), std::move(*remote)), reply);
 }
 
 grpc::Status NodeplaneService::UpsertNamespaces(grpc::ServerContext*,
@@ -164,14 +187,22 @@ grpc::Status NodeplaneService::DeleteNetworkPolicies(grpc::ServerContext*,
   return Unimplemented("NetworkPolicies");
 }
 grpc::Status NodeplaneService::UpsertRemoteNodes(grpc::ServerContext*,
-                                                 const v1::UpsertRemoteNodesRequest*,
-                                                 v1::WriteReply*) {
-  return Unimplemented("Remote nodes");
+                                                 const v1::UpsertRemoteNodesRequest* req,
+                                                 v1::WriteReply* reply) {
+  auto nodes = RemoteNodesFromProto(req->remote_nodes(), "remote_nodes");
+  if (!nodes.ok()) return ToGrpc(nodes.status());
+  return Reply(applier_.UpsertRemoteNodes(std::move(*nodes)), reply);
 }
+
 grpc::Status NodeplaneService::DeleteRemoteNodes(grpc::ServerContext*,
-                                                 const v1::DeleteRemoteNodesRequest*,
-                                                 v1::WriteReply*) {
-  return Unimplemented("Remote nodes");
+                                                 const v1::DeleteRemoteNodesRequest* req,
+                                                 v1::WriteReply* reply) {
+  if (req->names_size() > kMaxRemoteNodesPerRequest) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("names: ", req->names_size(), " names in one request; at most ",
+                                     kMaxRemoteNodesPerRequest));
+  }
+  return Reply(applier_.DeleteRemoteNodes({req->names().begin(), req->names().end()}), reply);
 }
 
 grpc::Status NodeplaneService::GetState(grpc::ServerContext*, const v1::GetStateRequest*,
@@ -181,6 +212,9 @@ grpc::Status NodeplaneService::GetState(grpc::ServerContext*, const v1::GetState
   if (state.node) *reply->mutable_node() = NodeToProto(*state.node);
   for (const auto& [key, pod] : state.pods) *reply->add_pods() = PodToProto(pod);
   for (const auto& [key, att] : state.attachments) *reply->add_attachments() = AttachmentToProto(att);
+  for (const auto& [name, node] : state.remote_nodes) {
+    *reply->add_remote_nodes() = RemoteNodeToProto(node);
+  }
   return grpc::Status::OK;
 }
 

@@ -262,9 +262,9 @@ TEST_F(ApiTest, KindsNotImplementedYetAreUnimplementedNotIgnored) {
                  grpc::StatusCode::UNIMPLEMENTED, "NetworkPolicies");
   v1::SyncStateRequest sync = {};
   *sync.mutable_state()->mutable_node() = before_.node();
-  sync.mutable_state()->add_remote_nodes()->set_name("node2");
+  sync.mutable_state()->add_namespaces()->set_name("default");
   ExpectRejected(Call(&v1::Nodeplane::Stub::SyncState, sync, &reply),
-                 grpc::StatusCode::UNIMPLEMENTED, "state.remote_nodes");
+                 grpc::StatusCode::UNIMPLEMENTED, "state.namespaces");
   v1::UpsertPodsRequest v6;
   AddPod(v6, "default", "b", "fd00::5");
   ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertPods, v6, &reply),

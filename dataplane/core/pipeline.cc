@@ -7,6 +7,8 @@
 #include "dataplane/stages/ip4_forward.h"
 #include "dataplane/stages/ip4_lookup.h"
 #include "dataplane/stages/port_tx.h"
+#include "dataplane/stages/vxlan_decap.h"
+#include "dataplane/stages/vxlan_encap.h"
 
 namespace nodeplane::dp {
 namespace {
@@ -43,9 +45,11 @@ void RunPipeline(const Snapshot& snap, WorkerState& w, Burst& b) noexcept {
   StageContext ctx{snap, w.counters, w.index};
   w.counters.rx_packets += b.n;
   Step<EthParseStage>(ctx, w, b);
+  Step<VxlanDecapStage>(ctx, w, b);
   Step<ArpRespondStage>(ctx, w, b);
   Step<Ip4LookupStage>(ctx, w, b);
   Step<Ip4ForwardStage>(ctx, w, b);
+  Step<VxlanEncapStage>(ctx, w, b);
   Step<HostExceptionStage>(ctx, w, b);
   for (uint16_t i = 0; i < b.n; ++i) PortTx::Enqueue(ctx, w, b.pkts[i]);
   b.n = 0;

@@ -26,7 +26,8 @@ rte_mempool* CreatePacketPool(uint32_t mbufs, std::string* error) {
   return pool;
 }
 
-bool Ports::Add(const std::string& devargs, PortInfo* info, std::string* error) {
+bool Ports::Add(const std::string& devargs, PortInfo* info, std::string* error,
+               bool control_tx) {
   info->name = devargs.substr(0, devargs.find(','));
   uint16_t port_id = 0;
   if (rte_eth_dev_get_port_by_name(info->name.c_str(), &port_id) == 0) {
@@ -43,7 +44,7 @@ bool Ports::Add(const std::string& devargs, PortInfo* info, std::string* error) 
     rte_eal_hotplug_remove("vdev", info->name.c_str());
     return false;
   }
-  if (!Configure(port_id, info, error)) {
+  if (!Configure(port_id, info, error, control_tx)) {
     std::string ignored;
     Remove(port_id, &ignored);
     return false;
@@ -51,7 +52,7 @@ bool Ports::Add(const std::string& devargs, PortInfo* info, std::string* error) 
   return true;
 }
 
-bool Ports::Configure(uint16_t port_id, PortInfo* info, std::string* error) {
+bool Ports::Configure(uint16_t port_id, PortInfo* info, std::string* error, bool control_tx) {
   rte_eth_dev_info dev{};
   int rc = rte_eth_dev_info_get(port_id, &dev);
   if (rc != 0) {
@@ -64,7 +65,7 @@ bool Ports::Configure(uint16_t port_id, PortInfo* info, std::string* error) {
   }
   info->port_id = port_id;
   info->rx_queues = std::min<uint16_t>(workers_, dev.max_rx_queues);
-  info->tx_queues = workers_;
+  info->tx_queues = control_tx && dev.max_tx_queues > workers_ ? workers_ + 1 : workers_;
   rte_eth_conf conf{};
   if (dev.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) {
     conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;  // eth_parse trusts a GOOD flag
@@ -72,6 +73,11 @@ bool Ports::Configure(uint16_t port_id, PortInfo* info, std::string* error) {
   if (info->rx_queues > 1) conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
   conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP & dev.flow_type_rss_offloads;
   rc = rte_eth_dev_configure(port_id, info->rx_queues, info->tx_queues, &conf);
+  if (rc != 0 && info->tx_queues > workers_) {
+    // Some devices (net_tap) want as many tx queues as rx queues: no control queue then.
+    info->tx_queues = workers_;
+    rc = rte_eth_dev_configure(port_id, info->rx_queues, info->tx_queues, &conf);
+  }
   if (rc != 0) {
     *error = "configure " + info->name + ": " + Errno(rc);
     return false;
@@ -99,6 +105,8 @@ bool Ports::Configure(uint16_t port_id, PortInfo* info, std::string* error) {
   rte_ether_addr mac;
   rte_eth_macaddr_get(port_id, &mac);
   std::copy(mac.addr_bytes, mac.addr_bytes + 6, info->mac.bytes.begin());
+  uint16_t mtu = 0;
+  if (rte_eth_dev_get_mtu(port_id, &mtu) == 0 && mtu != 0) info->mtu = mtu;
   return true;
 }
 

@@ -16,7 +16,8 @@ struct PortInfo {
   uint16_t rx_queues = 0;
   uint16_t tx_queues = 0;
   Mac mac;
-  std::string name;  // the DPDK device name (the devargs up to the first comma)
+  uint16_t mtu = 1500;  // rte_eth_dev_get_mtu: the largest IPv4 packet the port sends
+  std::string name;     // the DPDK device name (the devargs up to the first comma)
 };
 
 class Ports {
@@ -26,13 +27,15 @@ class Ports {
 
   Ports(rte_mempool* pool, uint16_t workers) : pool_(pool), workers_(workers) {}
 
-  // Probes `devargs` (e.g. "net_tap_p1,iface=np1"), configures and starts it.
-  bool Add(const std::string& devargs, PortInfo* info, std::string* error);
+  // Probes `devargs` (e.g. "net_tap_p1,iface=np1"), configures and starts it. With `control_tx`,
+  // one more tx queue than workers when the device has it (queue index = workers, for a control
+  // thread's own sends; info->tx_queues says whether it got it).
+  bool Add(const std::string& devargs, PortInfo* info, std::string* error, bool control_tx = false);
   // Stops, closes and unplugs it. The caller has already published a snapshot without it.
   bool Remove(uint16_t port_id, std::string* error);
 
  private:
-  bool Configure(uint16_t port_id, PortInfo* info, std::string* error);
+  bool Configure(uint16_t port_id, PortInfo* info, std::string* error, bool control_tx);
 
   rte_mempool* pool_;
   uint16_t workers_;

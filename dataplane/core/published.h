@@ -28,6 +28,9 @@ class Published {
     delete old;
   }
 
+  // Control: the RCU variable workers report to, for grace periods outside Publish().
+  Rcu& rcu() const noexcept { return rcu_; }
+
  private:
   Rcu& rcu_;
   std::atomic<const T*> current_{nullptr};  // dp: ro, ctl: rw

@@ -25,6 +25,9 @@ class Rcu {
   // Control side: returns when every online worker has passed a quiescent point.
   void Synchronize() noexcept;
 
+  // For DPDK libraries that reclaim their own memory through it (rte_lpm_rcu_qsbr_add).
+  rte_rcu_qsbr* qsbr() const noexcept { return qsbr_; }
+
  private:
   rte_rcu_qsbr* qsbr_;
 };

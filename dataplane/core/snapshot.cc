@@ -1,7 +1,12 @@
 #include "dataplane/core/snapshot.h"
 
+#include <rte_byteorder.h>
+
+#include <algorithm>
 #include <utility>
 #include <vector>
+
+#include "dataplane/core/packet_meta.h"
 
 namespace nodeplane::dp {
 namespace {
@@ -25,9 +30,38 @@ bool AssignRxQueues(const SnapshotSpec& spec, Snapshot& snap, std::string* error
   return true;
 }
 
+bool BuildOverlay(const SnapshotSpec& spec, Snapshot& snap, std::string* error) {
+  const OverlaySpec& o = spec.overlay;
+  const bool uplink = snap.uplink_port != kNoPort;
+  if (o.enabled) {
+    if (!uplink) {
+      *error = "overlay enabled without an uplink";
+      return false;
+    }
+    if (o.vni == 0 || o.vni > 0xffffff || o.udp_port == 0 || o.uplink_mtu <= kVxlanEncapLen) {
+      *error = "overlay: VNI, UDP port or uplink MTU out of range";
+      return false;
+    }
+    snap.overlay.enabled = true;
+    snap.overlay.vtep_ip = o.vtep_ip.be;
+    snap.overlay.udp_port = rte_cpu_to_be_16(o.udp_port);
+    snap.overlay.vni = o.vni;
+    snap.overlay.vtep_mac = o.vtep_mac.bytes;
+    snap.overlay.uplink_mtu = o.uplink_mtu;
+  }
+  Mac uplink_mac;
+  if (uplink) uplink_mac.bytes = snap.ports[snap.uplink_port].mac;
+  return snap.remotes.Build(o, uplink_mac, spec.remote_nodes, error);
+}
+
 }  // namespace
 
 std::unique_ptr<Snapshot> BuildSnapshot(const SnapshotSpec& spec, std::string* error) {
+  return BuildSnapshot(spec, nullptr, error);
+}
+
+std::unique_ptr<Snapshot> BuildSnapshot(const SnapshotSpec& spec, const Fib* fib,
+                                        std::string* error) {
   if (spec.worker_count == 0 || spec.worker_count > kMaxWorkers) {
     *error = "worker count out of range";
     return nullptr;
@@ -69,6 +103,17 @@ std::unique_ptr<Snapshot> BuildSnapshot(const SnapshotSpec& spec, std::string* e
     routes.emplace_back(r.dst.be, r.port_id);
   }
   if (!snap->routes.Build(routes, error)) return nullptr;
+  if (!BuildOverlay(spec, *snap, error)) return nullptr;
+  snap->fib = fib;
+  std::vector<uint32_t> wanted;
+  for (const Ip4& ip : spec.wanted_neighbors) {
+    if (ip != Ip4{}) wanted.push_back(ip.be);
+  }
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  if (wanted.size() > kMaxWantedNeighbors) wanted.resize(kMaxWantedNeighbors);
+  std::copy(wanted.begin(), wanted.end(), snap->wanted_neighbors.begin());
+  snap->wanted_neighbors_n = static_cast<uint16_t>(wanted.size());
   return snap;
 }
 

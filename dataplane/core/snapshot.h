@@ -3,17 +3,23 @@
 #pragma once
 #include <rte_config.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include "dataplane/core/snapshot_spec.h"
+#include "dataplane/tables/fib.h"
 #include "dataplane/tables/local_route_table.h"
+#include "dataplane/tables/remote_node_table.h"
 
 namespace nodeplane::dp {
 
+class NeighborEvents;
+
 inline constexpr uint16_t kMaxWorkers = 16;
+inline constexpr uint16_t kMaxWantedNeighbors = 256;
 inline constexpr uint16_t kMaxRxQueuesPerWorker = RTE_MAX_ETHPORTS;
 
 struct PortEntry {
@@ -35,8 +41,19 @@ struct RxAssignment {
   RxQueueRef queues[kMaxRxQueuesPerWorker];
 };
 
+// This node's VTEP, in the form the overlay stages compare packets with.
+struct OverlayEntry {
+  bool enabled = false;          // VTEP address and uplink known: VXLAN is sent and accepted
+  uint32_t vtep_ip = 0;          // network order
+  uint16_t udp_port = 0;         // network order
+  uint32_t vni = 0;              // host order, 24 bits
+  std::array<uint8_t, 6> vtep_mac{};  // inner source MAC of what we encapsulate
+  uint16_t uplink_mtu = 1500;    // largest outer IPv4 packet the uplink carries
+};
+
 // Every field: ctl writes it while building, before publication; dp: ro afterwards; ctl frees it
-// after the grace period that follows its replacement.
+// after the grace period that follows its replacement — except `fib`, which is not owned: see
+// dataplane/tables/fib.h (long-lived, updated per route by control under its own rules).
 struct Snapshot {
   uint64_t generation = 0;
   uint16_t uplink_port = 0xffff;
@@ -44,11 +61,29 @@ struct Snapshot {
   std::array<PortEntry, RTE_MAX_ETHPORTS> ports{};
   std::array<RxAssignment, kMaxWorkers> rx{};  // what each worker polls
   LocalRouteTable routes;
+  OverlayEntry overlay;
+  RemoteNodeTable remotes;      // by slot
+  const Fib* fib = nullptr;     // remote pod CIDR → slot; nullptr: no remote routes at all
+  // Underlay next hops whose ARP packets are reported to control: sorted, network order.
+  uint16_t wanted_neighbors_n = 0;
+  std::array<uint32_t, kMaxWantedNeighbors> wanted_neighbors{};
+  // Where they are reported; not owned (outlives every snapshot); nullptr: nowhere.
+  // dp: enqueue only (multi-producer), ctl: sets it before publication.
+  NeighborEvents* neighbor_events = nullptr;
+
+  bool IsWantedNeighbor(uint32_t ip_be) const noexcept {
+    return std::binary_search(wanted_neighbors.data(), wanted_neighbors.data() + wanted_neighbors_n,
+                              ip_be);
+  }
 
   const PortEntry& port(uint16_t id) const { return ports[id < RTE_MAX_ETHPORTS ? id : 0]; }
 };
 
 // Builds the tables. Fails (nullptr, *error set) on a spec the tables cannot hold; never half-builds.
+// `fib` (may be nullptr) is referenced, not owned: it must outlive the snapshot.
+std::unique_ptr<Snapshot> BuildSnapshot(const SnapshotSpec& spec, const Fib* fib,
+                                        std::string* error);
+// The same without remote routes (fib = nullptr).
 std::unique_ptr<Snapshot> BuildSnapshot(const SnapshotSpec& spec, std::string* error);
 
 }  // namespace nodeplane::dp

@@ -2,6 +2,7 @@
 // without DPDK. dataplane/core/snapshot.cc turns it into the DPDK tables workers read.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "nodeplane/addr.h"
@@ -31,11 +32,38 @@ struct RouteSpec {
   uint16_t port_id;  // where packets for it leave
 };
 
+// This node's end of the overlay (VXLAN, RFC 7348).
+struct OverlaySpec {
+  bool enabled = false;         // a VTEP address and an uplink: VXLAN is sent and accepted
+  Ip4 vtep_ip;                  // outer source of what we send; the only outer destination accepted
+  uint32_t vni = 1;             // the only VNI accepted
+  uint16_t udp_port = 4789;     // the only UDP destination port accepted
+  Mac vtep_mac;                 // inner source MAC of what we send
+  uint16_t uplink_mtu = 1500;   // largest outer IPv4 packet: inner packets up to this − 50 fit
+};
+
+// A remote node, reached over VXLAN. Its pod CIDRs are not here: they are routes in the
+// process's long-lived Fib (dataplane/tables/fib.h), which point at `slot`.
+struct RemoteNodeSpec {
+  uint32_t slot = 0;               // 1..; stable while the node exists (the Fib refers to it)
+  Ip4 underlay_ip;                 // its VTEP: outer destination of what we send it, outer source
+                                   // of what it sends us
+  uint32_t vni = 1;                // VNI and UDP port it accepts
+  uint16_t udp_port = 4789;
+  Mac vtep_mac;                    // inner destination MAC it accepts
+  std::optional<Mac> next_hop_mac; // the underlay next hop's MAC; unset: unresolved (drop)
+};
+
 struct SnapshotSpec {
   uint64_t generation = 0;
   uint16_t worker_count = 1;
   std::vector<PortSpec> ports;
   std::vector<RouteSpec> routes;
+  OverlaySpec overlay;
+  std::vector<RemoteNodeSpec> remote_nodes;
+  // Underlay addresses whose ARP packets workers report to control (the remote nodes' next hops;
+  // see dataplane/core/neighbor_events.h). At most kMaxWantedNeighbors; the rest are not reported.
+  std::vector<Ip4> wanted_neighbors;
 };
 
 }  // namespace nodeplane::dp

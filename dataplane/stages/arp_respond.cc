@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "dataplane/core/neighbor_events.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/snapshot.h"
 
@@ -34,14 +35,35 @@ inline void MakeReply(rte_mbuf* pkt, const PortEntry& port, uint32_t answered_ip
   if (rte_pktmbuf_pkt_len(pkt) > len) rte_pktmbuf_trim(pkt, rte_pktmbuf_pkt_len(pkt) - len);
 }
 
+// One of this node's addresses on the underlay: the uplink's, the VTEP, or an address routed to the
+// host (the node's own addresses).
+inline bool IsOurs(const Snapshot& snap, const PortEntry& uplink, uint32_t ip) noexcept {
+  if (ip == 0) return false;
+  if (ip == uplink.gateway_ip || (snap.overlay.enabled && ip == snap.overlay.vtep_ip)) return true;
+  const uint16_t to = snap.routes.Lookup(ip);
+  return to != LocalRouteTable::kMiss && snap.port(to).kind == PortKind::kHost;
+}
+
+// A wanted next hop (a remote node's underlay neighbour) showed its MAC: tell control. Never
+// blocks: a full ring loses the event, counted.
+inline void ReportNeighbor(StageContext& ctx, const rte_arp_hdr& arp) noexcept {
+  NeighborEvents* events = ctx.snap.neighbor_events;
+  const rte_ether_addr& sha = arp.arp_data.arp_sha;
+  if (events == nullptr || !rte_is_valid_assigned_ether_addr(&sha) ||
+      !ctx.snap.IsWantedNeighbor(arp.arp_data.arp_sip)) {
+    return;
+  }
+  NeighborEvent e;
+  e.ip = arp.arp_data.arp_sip;
+  std::memcpy(e.mac.data(), sha.addr_bytes, RTE_ETHER_ADDR_LEN);
+  ctx.counters.Count(events->Offer(e) ? Counter::kNeighborEventsReported
+                                      : Counter::kNeighborEventsLost);
+}
+
 inline Edge HandleOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
   PacketMeta& m = Meta(pkt);
   if (m.cls != PacketClass::kArp || m.punt) return Edge::kNext;
   const PortEntry& port = ctx.snap.port(m.in_port);
-  if (port.kind == PortKind::kUplink) {
-    m.punt = true;
-    return Edge::kNext;
-  }
   if (rte_pktmbuf_data_len(pkt) < sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)) {
     return Drop(m, DropReason::kArpMalformed);
   }
@@ -52,6 +74,14 @@ inline Edge HandleOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
     return Drop(m, DropReason::kArpMalformed);
   }
   const bool request = arp->arp_opcode == RTE_BE16(RTE_ARP_OP_REQUEST);
+  if (port.kind == PortKind::kUplink) {
+    ReportNeighbor(ctx, *arp);
+    if (request && !IsOurs(ctx.snap, port, arp->arp_data.arp_tip)) {
+      return Drop(m, DropReason::kArpNotForUs);
+    }
+    m.punt = true;  // the host kernel answers for the node's addresses (with the uplink's MAC)
+    return Edge::kNext;
+  }
   const uint32_t target = arp->arp_data.arp_tip;
   if (port.kind == PortKind::kPod) {
     if (!request || target != port.gateway_ip) return Drop(m, DropReason::kArpNotGateway);

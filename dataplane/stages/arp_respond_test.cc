@@ -5,8 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <ostream>
+#include <memory>
 #include <string>
+#include <vector>
 
+#include "dataplane/core/neighbor_events.h"
+#include "dataplane/core/snapshot.h"
 #include "dataplane/testing/packet_builder.h"
 #include "dataplane/testing/stage_harness.h"
 #include "dataplane/testing/topology.h"
@@ -118,23 +122,18 @@ INSTANTIATE_TEST_SUITE_P(
                      .Eth(Topo::RouterMac(), kBroadcast)
                      .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::NodeIp()),
                  Topo::kUplink},
-        PassCase{"UplinkRequestForAPodAddress",
-                 Pkt()
-                     .Eth(Topo::RouterMac(), kBroadcast)
-                     .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::PodAIp()),
-                 Topo::kUplink},
         PassCase{
             "UplinkReply",
             Pkt()
                 .Eth(Topo::RouterMac(), Topo::UplinkMac())
                 .ArpReply(Topo::RouterMac(), Topo::RemoteIp(), Topo::UplinkMac(), Topo::NodeIp()),
             Topo::kUplink},
-        PassCase{"UplinkTruncatedArp",
-                 Pkt()
-                     .Eth(Topo::RouterMac(), kBroadcast)
-                     .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::NodeIp())
-                     .TruncateTo(20),
-                 Topo::kUplink},
+        PassCase{
+            "UplinkReplyToAnotherHost",
+            Pkt()
+                .Eth(Topo::RouterMac(), kBroadcast)
+                .ArpReply(Topo::RouterMac(), Topo::RemoteIp(), Topo::PodAMac(), A("192.168.1.77")),
+            Topo::kUplink},
         PassCase{"HostRequestForARemoteAddress", HostAsks(Topo::RemoteIp()), Topo::kHost},
         PassCase{"HostRequestForTheNodeItself", HostAsks(Topo::NodeIp()), Topo::kHost},
         PassCase{
@@ -205,7 +204,29 @@ INSTANTIATE_TEST_SUITE_P(
         DropCase{"ProtocolNotIp4", WithProtocolType(PodAAsks(Topo::PodGateway()), 0x86dd),
                  Topo::kPodA, DropReason::kArpMalformed},
         DropCase{"HardwareLengthNotSix", WithHardwareLength(HostAsks(Topo::PodAIp()), 8),
-                 Topo::kHost, DropReason::kArpMalformed}),
+                 Topo::kHost, DropReason::kArpMalformed},
+        // The uplink: only the node's own addresses are the host kernel's to answer.
+        DropCase{"UplinkRequestForAPodAddress",
+                 Pkt()
+                     .Eth(Topo::RouterMac(), kBroadcast)
+                     .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::PodAIp()),
+                 Topo::kUplink, DropReason::kArpNotForUs},
+        DropCase{"UplinkRequestForAnUnknownAddress",
+                 Pkt()
+                     .Eth(Topo::RouterMac(), kBroadcast)
+                     .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), A("192.168.1.77")),
+                 Topo::kUplink, DropReason::kArpNotForUs},
+        DropCase{"UplinkGratuitousArp",
+                 Pkt()
+                     .Eth(Topo::RouterMac(), kBroadcast)
+                     .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::RemoteIp()),
+                 Topo::kUplink, DropReason::kArpNotForUs},
+        DropCase{"UplinkTruncatedArp",
+                 Pkt()
+                     .Eth(Topo::RouterMac(), kBroadcast)
+                     .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::NodeIp())
+                     .TruncateTo(20),
+                 Topo::kUplink, DropReason::kArpMalformed}),
     [](const ::testing::TestParamInfo<DropCase>& info) { return info.param.name; });
 
 TEST(ArpRespondStage, Ip4IsNotItsBusiness) {
@@ -251,6 +272,146 @@ TEST(ArpRespondStage, BurstOfRequestsFromEveryPortGetsOneVerdictEach) {
   EXPECT_TRUE(out[4].meta.punt);
   EXPECT_EQ(h.events(Counter::kArpRepliesSent), 2u);
   EXPECT_EQ(h.drops(DropReason::kArpNotGateway), 1u);
+}
+
+// Learning: ARP from a wanted underlay next hop is reported to control through the event ring.
+class ArpRespondLearning : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::Eal();
+    std::string error;
+    static int seq = 0;
+    events_ = NeighborEvents::Create("arp_learn_" + std::to_string(seq++), 4, SOCKET_ID_ANY,
+                                     &error);
+    ASSERT_NE(events_, nullptr) << error;
+    auto b = testing::StandardTopology();
+    b.mutable_spec().wanted_neighbors = {Topo::RemoteIp(), A("192.168.1.21")};
+    snap_ = b.Build();
+    snap_->neighbor_events = events_.get();
+  }
+  std::vector<NeighborEvent> Drain() {
+    NeighborEvent out[16];
+    const unsigned n = events_->Drain(out, 16);
+    return std::vector<NeighborEvent>(out, out + n);
+  }
+  static Bytes RouterAsks(Ip4 sender, Ip4 target, Mac mac = Topo::RouterMac()) {
+    return Pkt().Eth(mac, kBroadcast).ArpRequest(mac, sender, target);
+  }
+  std::unique_ptr<NeighborEvents> events_;
+  std::unique_ptr<Snapshot> snap_;
+};
+
+TEST_F(ArpRespondLearning, RequestFromAWantedNextHopIsReportedAndPunted) {
+  StageHarness<ArpRespondStage> h(*snap_);
+  const Bytes frame = RouterAsks(Topo::RemoteIp(), Topo::NodeIp());
+  const auto out = h.Run(frame, Topo::kUplink);
+  EXPECT_EQ(out.edge, Edge::kNext);
+  EXPECT_TRUE(out.meta.punt);
+  EXPECT_TRUE(SameFrame(frame, out.bytes));
+  const auto ev = Drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].ip, Topo::RemoteIp().be);
+  EXPECT_EQ(ev[0].mac, Topo::RouterMac().bytes);
+  EXPECT_EQ(h.events(Counter::kNeighborEventsReported), 1u);
+}
+
+TEST_F(ArpRespondLearning, ReplyFromAWantedNextHopIsReportedAndPunted) {
+  StageHarness<ArpRespondStage> h(*snap_);
+  const auto out = h.Run(
+      Pkt()
+          .Eth(Topo::RouterMac(), Topo::UplinkMac())
+          .ArpReply(Topo::RouterMac(), Topo::RemoteIp(), Topo::UplinkMac(), Topo::NodeIp()),
+      Topo::kUplink);
+  EXPECT_EQ(out.edge, Edge::kNext);
+  EXPECT_TRUE(out.meta.punt);
+  const auto ev = Drain();
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].mac, Topo::RouterMac().bytes);
+}
+
+TEST_F(ArpRespondLearning, WantedNextHopAskingForSomeoneElseIsReportedThenDropped) {
+  StageHarness<ArpRespondStage> h(*snap_);
+  const auto out = h.Run(RouterAsks(Topo::RemoteIp(), A("192.168.1.77")), Topo::kUplink);
+  EXPECT_EQ(out.edge, Edge::kDrop);
+  EXPECT_EQ(h.drops(DropReason::kArpNotForUs), 1u);
+  EXPECT_EQ(Drain().size(), 1u);
+}
+
+TEST_F(ArpRespondLearning, UnwantedSenderIsNotReported) {
+  StageHarness<ArpRespondStage> h(*snap_);
+  const auto out = h.Run(RouterAsks(A("192.168.1.30"), Topo::NodeIp()), Topo::kUplink);
+  EXPECT_TRUE(out.meta.punt);
+  EXPECT_TRUE(Drain().empty());
+  EXPECT_EQ(h.events(Counter::kNeighborEventsReported), 0u);
+}
+
+TEST_F(ArpRespondLearning, GroupOrZeroSenderMacIsNotReported) {
+  StageHarness<ArpRespondStage> h(*snap_);
+  h.Run(RouterAsks(Topo::RemoteIp(), Topo::NodeIp(), M("01:00:5e:00:00:01")), Topo::kUplink);
+  h.Run(RouterAsks(Topo::RemoteIp(), Topo::NodeIp(), M("00:00:00:00:00:00")), Topo::kUplink);
+  EXPECT_TRUE(Drain().empty());
+}
+
+TEST_F(ArpRespondLearning, ArpOnOtherPortsIsNotReported) {
+  StageHarness<ArpRespondStage> h(*snap_);
+  h.Run(Pkt().Eth(Topo::HostMac(), kBroadcast).ArpRequest(Topo::HostMac(), Topo::RemoteIp(),
+                                                           Topo::PodAIp()),
+        Topo::kHost);
+  EXPECT_TRUE(Drain().empty());
+}
+
+TEST_F(ArpRespondLearning, FullRingCountsTheLossAndStillPunts) {
+  StageHarness<ArpRespondStage> h(*snap_);
+  const unsigned cap = events_->capacity();
+  std::vector<testing::Input> burst;
+  for (unsigned i = 0; i < cap + 3; ++i) {
+    burst.push_back({RouterAsks(Topo::RemoteIp(), Topo::NodeIp()), Topo::kUplink});
+  }
+  const auto out = h.RunBurst(burst);
+  for (const auto& o : out) EXPECT_TRUE(o.meta.punt);
+  EXPECT_EQ(h.events(Counter::kNeighborEventsReported), cap);
+  EXPECT_EQ(h.events(Counter::kNeighborEventsLost), 3u);
+  EXPECT_EQ(Drain().size(), cap);
+  EXPECT_EQ(h.leaked_mbufs(), 0);
+}
+
+TEST_F(ArpRespondLearning, WithoutARingNothingIsReported) {
+  snap_->neighbor_events = nullptr;
+  StageHarness<ArpRespondStage> h(*snap_);
+  const auto out = h.Run(RouterAsks(Topo::RemoteIp(), Topo::NodeIp()), Topo::kUplink);
+  EXPECT_TRUE(out.meta.punt);
+  EXPECT_EQ(h.events(Counter::kNeighborEventsReported), 0u);
+  EXPECT_EQ(h.events(Counter::kNeighborEventsLost), 0u);
+}
+
+TEST_F(ArpRespondLearning, StormForUnknownAddressesIsDroppedAndReportsNothing) {
+  StageHarness<ArpRespondStage> h(*snap_);
+  std::vector<testing::Input> burst;
+  for (uint32_t i = 0; i < kBurstMax; ++i) {
+    Ip4 sender = A("172.16.0.0");
+    sender.be = rte_cpu_to_be_32(sender.host() + i);
+    Ip4 target = A("172.17.0.0");
+    target.be = rte_cpu_to_be_32(target.host() + i);
+    burst.push_back({RouterAsks(sender, target), Topo::kUplink});
+  }
+  const auto out = h.RunBurst(burst);
+  for (const auto& o : out) EXPECT_EQ(o.edge, Edge::kDrop);
+  EXPECT_EQ(h.drops(DropReason::kArpNotForUs), kBurstMax);
+  EXPECT_TRUE(Drain().empty());
+}
+
+TEST(ArpRespondStage, UplinkRequestForTheVtepIsPunted) {
+  auto b = testing::StandardTopology();
+  b.mutable_spec().overlay.enabled = true;
+  b.mutable_spec().overlay.vtep_ip = A("192.168.1.11");
+  auto snap = b.Build();
+  StageHarness<ArpRespondStage> h(*snap);
+  const auto out = h.Run(Pkt()
+                             .Eth(Topo::RouterMac(), kBroadcast)
+                             .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), A("192.168.1.11")),
+                         Topo::kUplink);
+  EXPECT_EQ(out.edge, Edge::kNext);
+  EXPECT_TRUE(out.meta.punt);
 }
 
 }  // namespace

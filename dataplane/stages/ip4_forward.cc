@@ -12,21 +12,42 @@
 namespace nodeplane::dp {
 namespace {
 
+constexpr uint8_t kIcmpDestUnreachable = 3;
+constexpr uint8_t kFragmentationNeeded = 4;
 constexpr uint8_t kIcmpTimeExceeded = 11;
 constexpr uint8_t kTtlExceededInTransit = 0;
 
-inline Edge TtlExpired(StageContext& ctx, rte_mbuf* pkt, PacketMeta& m) noexcept {
+inline Edge Drop(PacketMeta& m, DropReason r) noexcept {
+  m.drop = r;
+  return Edge::kDrop;
+}
+
+// Turns the packet into an ICMP error back out of its input port. The original is gone (counted
+// as drop `reason`); its mbuf now carries the error.
+inline Edge SendError(StageContext& ctx, rte_mbuf* pkt, PacketMeta& m, uint8_t type, uint8_t code,
+                      uint32_t rest_be, DropReason reason, Counter sent) noexcept {
   const PortEntry& in = ctx.snap.port(m.in_port);
   const IcmpErrorFrom from{in.mac, in.gateway_ip};
-  if (!MakeIcmp4Error(pkt, m.l3_offset, kIcmpTimeExceeded, kTtlExceededInTransit, 0, from)) {
-    m.drop = DropReason::kIp4TtlExceeded;
-    return Edge::kDrop;
+  if (m.from_overlay || !MakeIcmp4Error(pkt, m.l3_offset, type, code, rest_be, from)) {
+    return Drop(m, reason);
   }
-  // The original is gone (counted as a drop); its mbuf now carries the error back.
-  ctx.counters.Drop(DropReason::kIp4TtlExceeded);
-  ctx.counters.Count(Counter::kIcmpTimeExceededSent);
+  ctx.counters.Drop(reason);
+  ctx.counters.Count(sent);
   m.out_port = m.in_port;
+  m.remote = kNoRemote;
   return Edge::kTx;
+}
+
+// Too big for the uplink once encapsulated. DF set: tell the pod the MTU that fits (RFC 1191).
+// DF clear: drop — fragmenting the inner or the outer packet is not done (dataplane/README.md).
+[[gnu::cold]] Edge TooBig(StageContext& ctx, rte_mbuf* pkt, PacketMeta& m,
+                          const rte_ipv4_hdr* ip) noexcept {
+  if ((ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_DF_FLAG)) == 0) {
+    return Drop(m, DropReason::kEncapTooBig);
+  }
+  const uint32_t mtu = ctx.snap.overlay.uplink_mtu - kVxlanEncapLen;
+  return SendError(ctx, pkt, m, kIcmpDestUnreachable, kFragmentationNeeded,
+                   rte_cpu_to_be_32(mtu), DropReason::kEncapTooBig, Counter::kIcmpFragNeededSent);
 }
 
 inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
@@ -34,16 +55,33 @@ inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
   if (m.cls != PacketClass::kIp4 || m.punt) return Edge::kNext;
   auto* eth = rte_pktmbuf_mtod(pkt, rte_ether_hdr*);
   auto* ip = rte_pktmbuf_mtod_offset(pkt, rte_ipv4_hdr*, m.l3_offset);
-  if (ip->time_to_live <= 1) [[unlikely]] return TtlExpired(ctx, pkt, m);
+  if (ip->time_to_live <= 1) [[unlikely]] {
+    return SendError(ctx, pkt, m, kIcmpTimeExceeded, kTtlExceededInTransit, 0,
+                     DropReason::kIp4TtlExceeded, Counter::kIcmpTimeExceededSent);
+  }
+  const RemoteNodeEntry* remote = nullptr;
+  if (m.remote != kNoRemote) {
+    remote = ctx.snap.remotes.Find(m.remote);
+    if (remote == nullptr) [[unlikely]] return Drop(m, DropReason::kNoRoute);
+    if (rte_be_to_cpu_16(ip->total_length) + kVxlanEncapLen > ctx.snap.overlay.uplink_mtu)
+        [[unlikely]] {
+      return TooBig(ctx, pkt, m, ip);
+    }
+  }
   --ip->time_to_live;
   // RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'): the TTL's 16-bit word m drops by 0x0100, so
   // ~m + m' = ~0x0100 = 0xfeff. (HC + 0x0100 would give 0xffff where a full computation gives 0.)
   uint32_t sum = static_cast<uint16_t>(~ip->hdr_checksum) + uint32_t{RTE_BE16(0xfeff)};
   sum = (sum & 0xffff) + (sum >> 16);
   ip->hdr_checksum = static_cast<uint16_t>(~sum);
-  const PortEntry& out = ctx.snap.port(m.out_port);
-  std::memcpy(eth->dst_addr.addr_bytes, out.peer_mac.data(), RTE_ETHER_ADDR_LEN);
-  std::memcpy(eth->src_addr.addr_bytes, out.mac.data(), RTE_ETHER_ADDR_LEN);
+  if (remote != nullptr) {
+    std::memcpy(eth->dst_addr.addr_bytes, remote->vtep_mac.data(), RTE_ETHER_ADDR_LEN);
+    std::memcpy(eth->src_addr.addr_bytes, ctx.snap.overlay.vtep_mac.data(), RTE_ETHER_ADDR_LEN);
+  } else {
+    const PortEntry& out = ctx.snap.port(m.out_port);
+    std::memcpy(eth->dst_addr.addr_bytes, out.peer_mac.data(), RTE_ETHER_ADDR_LEN);
+    std::memcpy(eth->src_addr.addr_bytes, out.mac.data(), RTE_ETHER_ADDR_LEN);
+  }
   ctx.counters.Count(Counter::kRouted);
   return Edge::kNext;
 }

@@ -1,9 +1,16 @@
-// Stage ip4_forward: acts on ip4_lookup's decision for routed packets — TTL, checksum, MACs.
+// Stage ip4_forward: acts on ip4_lookup's decision for routed packets — TTL, checksum, MACs, MTU.
 //   TTL 0 or 1: the packet becomes an ICMP time-exceeded back out of its input port, from that
-//   port's gateway address (counted as drop IP4_TTL_EXCEEDED, and icmp_time_exceeded_sent).
-//   Otherwise: TTL−1 with an incremental checksum update (RFC 1624), Ethernet source = our MAC on
-//   the output port, destination = the kernel interface behind it.
-//   Edges:   kNext, kTx (ICMP error), kDrop (TTL expired where no error may be sent).
+//   port's gateway address (counted as drop IP4_TTL_EXCEEDED, and icmp_time_exceeded_sent). A
+//   packet that came from the overlay is dropped without an error (it would have to go back
+//   encapsulated; not done).
+//   To a remote node (meta.remote set): if the packet plus the 50 bytes of VXLAN exceeds the
+//   uplink MTU it is not sent (ENCAP_TOO_BIG); with DF set it becomes an ICMP fragmentation-needed
+//   (RFC 1191: next-hop MTU = uplink MTU − 50) back to the pod, counted icmp_frag_needed_sent.
+//   Otherwise: TTL−1 with an incremental checksum update (RFC 1624), then the Ethernet header: to a
+//   local port, source = our MAC on it, destination = the kernel interface behind it; to a remote
+//   node, the inner MACs its VTEP expects (source = our VTEP MAC, destination = its VTEP MAC).
+//   Edges:   kNext, kTx (ICMP error), kDrop.
+//   Drops:   IP4_TTL_EXCEEDED, ENCAP_TOO_BIG, NO_ROUTE (remote node gone from the snapshot).
 //   Skips:   non-IPv4 and punted packets (they pass through unchanged).
 //   Never:   allocates, locks, logs, throws.
 #pragma once

@@ -6,19 +6,37 @@
 namespace nodeplane::dp {
 namespace {
 
-inline Edge Decide(const Snapshot& snap, PacketMeta& m, uint16_t to) noexcept {
+inline Edge Drop(PacketMeta& m, DropReason r) noexcept {
+  m.drop = r;
+  return Edge::kDrop;
+}
+
+// A local miss from a pod that the Fib may still route to a remote node.
+enum class Local : uint8_t { kDecided, kTryRemote };
+
+inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge) noexcept {
+  *edge = Edge::kNext;
   const PortEntry& in = snap.port(m.in_port);
+  if (m.from_overlay) {
+    if (to == LocalRouteTable::kMiss || snap.port(to).kind != PortKind::kPod) {
+      *edge = Drop(m, DropReason::kVxlanInnerNoPod);
+    } else {
+      m.out_port = to;
+    }
+    return Local::kDecided;
+  }
   if (in.kind == PortKind::kPod) {
     if (m.src_ip != in.pod_ip) {
-      m.drop = DropReason::kSourceSpoofed;
-      return Edge::kDrop;
+      *edge = Drop(m, DropReason::kSourceSpoofed);
+      return Local::kDecided;
     }
     if (to == LocalRouteTable::kMiss) {
-      m.drop = DropReason::kNoRoute;
-      return Edge::kDrop;
+      if (snap.overlay.enabled && snap.fib != nullptr) return Local::kTryRemote;
+      *edge = Drop(m, DropReason::kNoRoute);
+      return Local::kDecided;
     }
     m.out_port = to;
-    return Edge::kNext;
+    return Local::kDecided;
   }
   // Uplink or host: we route only what is for our pods; the rest passes through untouched.
   if (to == LocalRouteTable::kMiss || snap.port(to).kind != PortKind::kPod) {
@@ -26,7 +44,25 @@ inline Edge Decide(const Snapshot& snap, PacketMeta& m, uint16_t to) noexcept {
   } else {
     m.out_port = to;
   }
-  return Edge::kNext;
+  return Local::kDecided;
+}
+
+// Pods' packets to no local address: one Fib lookup for all of them.
+void LookupRemote(StageContext& ctx, Burst& b, Verdicts& out, const uint16_t* idx,
+                  uint16_t n) noexcept {
+  uint32_t dst[kBurstMax];
+  for (uint16_t j = 0; j < n; ++j) dst[j] = Meta(b.pkts[idx[j]]).dst_ip;
+  uint32_t slot[kBurstMax];
+  ctx.snap.fib->LookupBulk(dst, n, slot);
+  for (uint16_t j = 0; j < n; ++j) {
+    PacketMeta& m = Meta(b.pkts[idx[j]]);
+    if (slot[j] == Fib::kMiss) {
+      out.edge[idx[j]] = Drop(m, DropReason::kNoRoute);
+      continue;
+    }
+    m.out_port = ctx.snap.uplink_port;
+    m.remote = slot[j];
+  }
 }
 
 }  // namespace
@@ -45,13 +81,19 @@ void Ip4LookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcep
     }
   }
   if (n == 0) return;
-  // Pass 2: one bulk lookup.
+  // Pass 2: one bulk lookup in the local table.
   uint16_t to[kBurstMax];
   ctx.snap.routes.LookupBulk(dst, n, to);
-  // Pass 3: decide.
+  // Pass 3: decide; pods' local misses wait for the Fib.
+  uint16_t remote[kBurstMax];
+  uint16_t r = 0;
   for (uint16_t j = 0; j < n; ++j) {
-    out.edge[idx[j]] = Decide(ctx.snap, Meta(b.pkts[idx[j]]), to[j]);
+    if (Decide(ctx.snap, Meta(b.pkts[idx[j]]), to[j], &out.edge[idx[j]]) == Local::kTryRemote) {
+      remote[r++] = idx[j];
+    }
   }
+  // Pass 4: one bulk lookup in the Fib.
+  if (r != 0) LookupRemote(ctx, b, out, remote, r);
 }
 
 }  // namespace nodeplane::dp

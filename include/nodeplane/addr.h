@@ -31,7 +31,14 @@ struct Ip4Prefix {
     const uint32_t mask = len == 0 ? 0 : ~uint32_t{0} << (32 - len);
     return (ip.host() & mask) == (addr.host() & mask);
   }
+  // True when the two share any address (one contains the other's network address).
+  bool Overlaps(const Ip4Prefix& o) const { return Contains(o.addr) || o.Contains(addr); }
   friend constexpr bool operator==(const Ip4Prefix&, const Ip4Prefix&) = default;
+  // By address, then length: a total order, so prefixes can key ordered maps.
+  friend constexpr auto operator<=>(const Ip4Prefix& a, const Ip4Prefix& b) {
+    if (auto c = a.addr <=> b.addr; c != 0) return c;
+    return a.len <=> b.len;
+  }
 };
 
 struct Mac {
@@ -39,6 +46,8 @@ struct Mac {
 
   static std::optional<Mac> Parse(std::string_view text);  // "02:00:00:00:00:01"
   std::string ToString() const;
+  // Neither a group (multicast/broadcast) address nor all zeros: usable as a frame's source.
+  constexpr bool IsUnicast() const { return (bytes[0] & 1) == 0 && *this != Mac{}; }
   friend constexpr bool operator==(const Mac&, const Mac&) = default;
 };
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "control/compile/fib_plan.h"
 #include "control/compile/snapshot_compiler.h"
 #include "control/model/from_proto.h"
 #include "nodeplane/counter.h"
@@ -144,6 +145,11 @@ absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
       if (!mac) return LineError(line_no, "not a MAC address: " + args[mac_at]);
       p.mac = *mac;
       s.ports.push_back(p);
+    } else if (key == "neighbor" && args.size() == 2) {
+      const auto ip = Ip4::Parse(args[0]);
+      const auto mac = Mac::Parse(args[1]);
+      if (!ip || !mac) return LineError(line_no, "neighbor: expected <ipv4> <mac>");
+      s.neighbors[*ip] = *mac;
     } else if (key == "input" && args.size() == 1) {
       s.input = args[0];
     } else if (key == "expect" && args.size() == 1) {
@@ -184,7 +190,7 @@ absl::StatusOr<Scenario> LoadScenario(const std::string& path) {
 }
 
 absl::StatusOr<dp::SnapshotSpec> Compile(const Scenario& s, const PortIds& ids, uint16_t workers,
-                                         uint64_t generation) {
+                                         uint64_t generation, std::map<Ip4Prefix, uint32_t>* routes) {
   ctl::DesiredState state;
   if (s.state.has_node()) {
     auto node = ctl::NodeFromProto(s.state.node(), "state.node");
@@ -197,6 +203,11 @@ absl::StatusOr<dp::SnapshotSpec> Compile(const Scenario& s, const PortIds& ids, 
     if (!state.pods.emplace(pod->key, *pod).second) {
       return absl::AlreadyExistsError("state.pods: " + pod->key.ToString() + " listed twice");
     }
+  }
+  for (int i = 0; i < s.state.remote_nodes_size(); ++i) {
+    auto r = ctl::RemoteNodeFromProto(s.state.remote_nodes(i), "state.remote_nodes");
+    if (!r.ok()) return r.status();
+    state.remote_nodes[r->name] = *r;
   }
   ctl::RuntimePorts rt;
   rt.worker_count = workers;
@@ -222,7 +233,11 @@ absl::StatusOr<dp::SnapshotSpec> Compile(const Scenario& s, const PortIds& ids, 
     }
   }
   if (absl::Status st = state.Check(); !st.ok()) return st;
-  return ctl::CompileSnapshot(state, rt, generation);
+  ctl::RemoteSlots slots;
+  uint32_t next = 1;
+  for (const auto& [name, n] : state.remote_nodes) slots[name] = next++;
+  if (routes) *routes = ctl::WantedRoutes(state.remote_nodes, slots);
+  return ctl::CompileSnapshot(state, rt, generation, s.neighbors, slots);
 }
 
 }  // namespace nodeplane::scenario

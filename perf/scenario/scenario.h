@@ -42,6 +42,7 @@ struct Scenario {
   std::optional<std::string> expect;         // unset: not stated; "" for "expect none"
   std::map<std::string, uint64_t> drops;     // DropReasonName → count
   std::map<std::string, uint64_t> counters;  // CounterName → count
+  std::map<Ip4, Mac> neighbors;               // neighbor <ip> <mac>
 
   const PortDecl* Port(const std::string& name) const;
 };
@@ -55,6 +56,7 @@ using PortIds = std::map<std::string, uint16_t>;
 // Validates the state exactly as the daemon does (control/model: from_proto + DesiredState::Check),
 // attaches each pod port to its pod and compiles the SnapshotSpec (control/compile).
 absl::StatusOr<dp::SnapshotSpec> Compile(const Scenario& s, const PortIds& ids, uint16_t workers,
-                                         uint64_t generation);
+                                         uint64_t generation,
+                                         std::map<Ip4Prefix, uint32_t>* routes = nullptr);
 
 }  // namespace nodeplane::scenario

@@ -240,6 +240,12 @@ def define_cases():
                                                   pdst=NODE_IP)
     case("exception/uplink_arp_to_host", "ARP from the uplink goes to the host kernel untouched.",
          "uplink", "host", [uarp], [uarp], counts={"punted_to_host": 1, "arp_replies_sent": 0})
+    storm = [Ether(src=ROUTER_MAC, dst=BCAST) / ARP(op=1, hwsrc=ROUTER_MAC, psrc=REMOTE_IP, pdst=t)
+             for t in ("192.168.1.77", A_IP, REMOTE_IP)]
+    case("arp/uplink_asks_for_others",
+         "ARP requests on the uplink for addresses that are not the node's (another host, a pod, "
+         "a gratuitous ARP) are dropped, not handed to the host kernel.",
+         "uplink", None, storm, drops={"arp_not_for_us": 3})
     ns = Ether(src=ROUTER_MAC, dst="33:33:ff:00:00:10") / IPv6(src="fe80::99", dst="ff02::1:ff00:10") / \
         ICMPv6ND_NS(tgt="fe80::10")
     case("exception/uplink_non_ip_to_host", "Non-IPv4 from the uplink goes to the host untouched.",
