@@ -27,8 +27,8 @@ absl::Status UsageError(std::string message) {
 // for a positional argument.
 bool IsCommandFlag(std::string_view name) {
   static const std::set<std::string_view> kFlags = {
-      "--name", "--address", "--pod-cidr", "--gateway", "--netns",
-      "--ip",   "--mtu",     "--ifname",   "--label",
+      "--name",   "--address", "--pod-cidr", "--gateway",      "--netns", "--ip",   "--mtu",
+      "--ifname", "--label",   "--underlay", "--vtep-address", "--vni",   "--port", "--vtep-mac",
   };
   return kFlags.contains(name);
 }
@@ -38,8 +38,10 @@ struct CommandSpec {
   // Flags accepted once, and flags that may repeat.
   std::set<std::string_view> single;
   std::set<std::string_view> repeated;
-  // Positional arguments after the command word(s): 0, or 1 for the pod key.
+  // Positional arguments after the command word(s): 0, or 1 (the pod key, or a node name).
   size_t positionals;
+  // What the positional argument is, for "missing ..." messages.
+  std::string_view positional_name = "NAMESPACE/NAME";
 };
 
 std::optional<CommandSpec> LookupCommand(std::string_view word) {
@@ -49,12 +51,25 @@ std::optional<CommandSpec> LookupCommand(std::string_view word) {
   if (word == "drops") return CommandSpec{Command::kDrops, {}, {}, 0};
   if (word == "state") return CommandSpec{Command::kState, {}, {}, 0};
   if (word == "node set") {
-    return CommandSpec{Command::kNodeSet, {"--name", "--gateway"}, {"--address", "--pod-cidr"}, 0};
+    return CommandSpec{Command::kNodeSet,
+                       {"--name", "--gateway", "--vtep-address", "--vni", "--port", "--vtep-mac"},
+                       {"--address", "--pod-cidr"},
+                       0};
   }
   if (word == "attach") {
     return CommandSpec{Command::kAttach, {"--netns", "--mtu", "--ifname"}, {"--ip", "--label"}, 1};
   }
   if (word == "detach") return CommandSpec{Command::kDetach, {}, {}, 1};
+  if (word == "remote-nodes") return CommandSpec{Command::kRemoteNodes, {}, {}, 0};
+  if (word == "remote-node set") {
+    return CommandSpec{Command::kRemoteNodeSet,
+                       {"--name", "--underlay", "--vni", "--port", "--vtep-mac"},
+                       {"--pod-cidr"},
+                       0};
+  }
+  if (word == "remote-node delete") {
+    return CommandSpec{Command::kRemoteNodeDelete, {}, {}, 1, "NAME"};
+  }
   return std::nullopt;
 }
 
@@ -68,19 +83,60 @@ absl::StatusOr<uint32_t> ParseUint32(std::string_view flag, std::string_view tex
   return value;
 }
 
+// A Node name is a DNS subdomain: never empty, never containing '/'. Catching "ns/name" here
+// saves a round trip for the common slip of passing a pod key.
+absl::Status CheckNodeName(std::string_view what, const std::string& name) {
+  if (name.empty()) return UsageError(std::string(what) + ": empty node name");
+  if (name.find('/') != std::string::npos) {
+    return UsageError(std::string(what) + ": node name \"" + name + "\" must not contain '/'");
+  }
+  return absl::OkStatus();
+}
+
+// The VXLAN flags shared by `node set` and `remote-node set`. Ranges (VNI 1..2^24-1, port
+// 1..65535, MAC syntax) are the daemon's to judge; the CLI only insists on numbers and non-empty
+// text. Returns true if `f` was one of them.
+bool FillVxlanFlag(const FlagValue& f, uint32_t* vni, uint32_t* port, std::string* mac,
+                   absl::Status* status) {
+  if (f.name == "--vni" || f.name == "--port") {
+    absl::StatusOr<uint32_t> n = ParseUint32(f.name, f.value);
+    if (!n.ok()) {
+      *status = n.status();
+    } else {
+      *(f.name == "--vni" ? vni : port) = *n;
+    }
+    return true;
+  }
+  if (f.name == "--vtep-mac") {
+    if (f.value.empty()) {
+      *status = UsageError("--vtep-mac: empty MAC address");
+    } else {
+      *mac = f.value;
+    }
+    return true;
+  }
+  return false;
+}
+
 absl::Status FillNodeSet(const std::vector<FlagValue>& flags, v1::SetNodeRequest& req) {
   v1::Node& node = *req.mutable_node();
   bool have_name = false;
+  bool have_vxlan = false;
+  uint32_t vni = 0;
+  uint32_t port = 0;
+  std::string mac;
   for (const auto& f : flags) {
-    if (f.name == "--name") {
-      // A Node name is a DNS subdomain: never empty, never containing '/'. Catching "ns/name"
-      // here saves a round trip for the common slip of passing a pod key.
-      if (f.value.empty()) return UsageError("--name: empty node name");
-      if (f.value.find('/') != std::string::npos) {
-        return UsageError("--name: node name \"" + f.value + "\" must not contain '/'");
-      }
+    absl::Status status;
+    if (FillVxlanFlag(f, &vni, &port, &mac, &status)) {
+      if (!status.ok()) return status;
+      have_vxlan = true;
+    } else if (f.name == "--name") {
+      if (absl::Status s = CheckNodeName("--name", f.value); !s.ok()) return s;
       node.set_name(f.value);
       have_name = true;
+    } else if (f.name == "--vtep-address") {
+      if (f.value.empty()) return UsageError("--vtep-address: empty address");
+      node.set_vtep_address(f.value);
     } else if (f.name == "--address") {
       node.add_addresses(f.value);
     } else if (f.name == "--pod-cidr") {
@@ -90,6 +146,46 @@ absl::Status FillNodeSet(const std::vector<FlagValue>& flags, v1::SetNodeRequest
     }
   }
   if (!have_name) return UsageError("node set: --name is required");
+  // Absent means the defaults (VNI 1, port 4789); present only when the operator said something.
+  if (have_vxlan) {
+    v1::Vxlan& vxlan = *node.mutable_vxlan();
+    vxlan.set_vni(vni);
+    vxlan.set_udp_port(port);
+    vxlan.set_vtep_mac(mac);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FillRemoteNodeSet(const std::vector<FlagValue>& flags,
+                               v1::UpsertRemoteNodesRequest& req) {
+  v1::RemoteNode& node = *req.add_remote_nodes();
+  bool have_name = false;
+  bool have_underlay = false;
+  uint32_t vni = 0;
+  uint32_t port = 0;
+  std::string mac;
+  for (const auto& f : flags) {
+    absl::Status status;
+    if (FillVxlanFlag(f, &vni, &port, &mac, &status)) {
+      if (!status.ok()) return status;
+    } else if (f.name == "--name") {
+      if (absl::Status s = CheckNodeName("--name", f.value); !s.ok()) return s;
+      node.set_name(f.value);
+      have_name = true;
+    } else if (f.name == "--underlay") {
+      if (f.value.empty()) return UsageError("--underlay: empty address");
+      node.set_underlay_address(f.value);
+      have_underlay = true;
+    } else if (f.name == "--pod-cidr") {
+      if (f.value.empty()) return UsageError("--pod-cidr: empty CIDR");
+      node.add_pod_cidrs(f.value);
+    }
+  }
+  if (!have_name) return UsageError("remote-node set: --name is required");
+  if (!have_underlay) return UsageError("remote-node set: --underlay is required");
+  node.set_vni(vni);
+  node.set_udp_port(port);
+  node.set_vtep_mac(mac);
   return absl::OkStatus();
 }
 
@@ -240,6 +336,15 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args, const
     if (words[1] != "set") return UsageError("node: unknown subcommand \"" + words[1] + "\"");
     command_word = "node set";
     consumed = 2;
+  } else if (command_word == "remote-node") {
+    if (words.size() < 2) {
+      return UsageError("remote-node: missing subcommand (want: remote-node set|delete)");
+    }
+    if (words[1] != "set" && words[1] != "delete") {
+      return UsageError("remote-node: unknown subcommand \"" + words[1] + "\"");
+    }
+    command_word = "remote-node " + words[1];
+    consumed = 2;
   }
   std::optional<CommandSpec> spec = LookupCommand(command_word);
   if (!spec) return UsageError("unknown command \"" + command_word + "\"");
@@ -251,7 +356,7 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args, const
                       "\"");
   }
   if (positionals.size() < spec->positionals) {
-    return UsageError(command_word + ": missing NAMESPACE/NAME");
+    return UsageError(command_word + ": missing " + std::string(spec->positional_name));
   }
 
   std::set<std::string_view> seen;
@@ -281,6 +386,13 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args, const
       *inv.detach.mutable_key() = *std::move(key);
       break;
     }
+    case Command::kRemoteNodeSet:
+      status = FillRemoteNodeSet(flags, inv.upsert_remote_nodes);
+      break;
+    case Command::kRemoteNodeDelete:
+      status = CheckNodeName("remote-node delete", positionals[0]);
+      inv.delete_remote_nodes.add_names(positionals[0]);
+      break;
     default:
       break;
   }
@@ -305,11 +417,20 @@ Commands:
   drops                        drop reasons with non-zero counts (-o json: every reason)
   state                        the whole desired state the daemon holds, as JSON
   node set --name NAME [--address CIDR]... [--pod-cidr CIDR]... [--gateway IP]
-                               set this node's name, addresses, pod CIDRs and pod gateway
+           [--vtep-address IP] [--vni N] [--port N] [--vtep-mac MAC]
+                               set this node's name, addresses, pod CIDRs, pod gateway and
+                               VXLAN endpoint (defaults: first address, VNI 1, port 4789,
+                               ee:ee:ee:ee:ee:ee)
   attach NAMESPACE/NAME --netns PATH --ip IP [--ip IP]... [--mtu N] [--ifname NAME]
          [--label KEY=VALUE]...
                                create the pod's interface in PATH and its dataplane port
   detach NAMESPACE/NAME        remove the pod's interface, port and record
+  remote-nodes                 one row per remote node ("-": the default)
+  remote-node set --name NAME --underlay IP [--pod-cidr CIDR]... [--vni N] [--port N]
+                  [--vtep-mac MAC]
+                               create or replace another node reached over VXLAN (for a Linux
+                               node, --vtep-mac is its vxlan device's MAC)
+  remote-node delete NAME      forget a remote node and the routes to its pods
   help, --help, -h             this text
 
 Exit status: 0 success, 1 the daemon returned an error or could not be reached, 2 usage error.

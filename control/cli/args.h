@@ -30,6 +30,9 @@ enum class Command {
   kNodeSet,
   kAttach,
   kDetach,
+  kRemoteNodes,
+  kRemoteNodeSet,
+  kRemoteNodeDelete,
 };
 
 // One parsed command line. The write commands carry the request exactly as it will be sent, so a
@@ -39,9 +42,11 @@ struct Invocation {
   // Filesystem path of the daemon's unix socket (see ChannelTarget).
   std::string socket;
   OutputFormat format = OutputFormat::kTable;
-  v1::SetNodeRequest set_node;  // kNodeSet
-  v1::AttachPodRequest attach;  // kAttach
-  v1::DetachPodRequest detach;  // kDetach
+  v1::SetNodeRequest set_node;                       // kNodeSet
+  v1::AttachPodRequest attach;                       // kAttach
+  v1::DetachPodRequest detach;                       // kDetach
+  v1::UpsertRemoteNodesRequest upsert_remote_nodes;  // kRemoteNodeSet (one node)
+  v1::DeleteRemoteNodesRequest delete_remote_nodes;  // kRemoteNodeDelete (one name)
 };
 
 // Parses the arguments after argv[0]. env_socket is $NODEPLANE_SOCKET (nullptr or "" when unset).

@@ -42,6 +42,12 @@ class Client {
         return Attach();
       case Command::kDetach:
         return Detach();
+      case Command::kRemoteNodes:
+        return RemoteNodes();
+      case Command::kRemoteNodeSet:
+        return RemoteNodeSet();
+      case Command::kRemoteNodeDelete:
+        return RemoteNodeDelete();
     }
     return kExitFailure;
   }
@@ -135,6 +141,40 @@ class Client {
     }
     out_ << (Json() ? ToJson(reply)
                     : FormatWrite("detached " + PodKeyString(inv_.detach.key()), reply));
+    return kExitOk;
+  }
+
+  int RemoteNodes() {
+    v1::State reply;
+    if (!Call("GetState", &v1::Nodeplane::Stub::GetState, v1::GetStateRequest(), &reply)) {
+      return kExitFailure;
+    }
+    out_ << (Json() ? RemoteNodesJson(reply) : FormatRemoteNodes(reply));
+    return kExitOk;
+  }
+
+  int RemoteNodeSet() {
+    v1::WriteReply reply;
+    if (!Call("UpsertRemoteNodes", &v1::Nodeplane::Stub::UpsertRemoteNodes,
+              inv_.upsert_remote_nodes, &reply)) {
+      return kExitFailure;
+    }
+    out_ << (Json() ? ToJson(reply)
+                    : FormatWrite(
+                          "remote node " + inv_.upsert_remote_nodes.remote_nodes(0).name() + " set",
+                          reply));
+    return kExitOk;
+  }
+
+  int RemoteNodeDelete() {
+    v1::WriteReply reply;
+    if (!Call("DeleteRemoteNodes", &v1::Nodeplane::Stub::DeleteRemoteNodes,
+              inv_.delete_remote_nodes, &reply)) {
+      return kExitFailure;
+    }
+    out_ << (Json() ? ToJson(reply)
+                    : FormatWrite("remote node " + inv_.delete_remote_nodes.names(0) + " deleted",
+                                  reply));
     return kExitOk;
   }
 

@@ -116,6 +116,40 @@ std::string FormatPods(const v1::State& state) {
   return table.Render();
 }
 
+std::string FormatRemoteNodes(const v1::State& state) {
+  std::vector<const v1::RemoteNode*> nodes;
+  for (const auto& n : state.remote_nodes()) nodes.push_back(&n);
+  std::stable_sort(nodes.begin(), nodes.end(),
+                   [](const auto* a, const auto* b) { return a->name() < b->name(); });
+  auto num_or_dash = [](uint32_t n) { return n == 0 ? std::string("-") : Num(n); };
+  Table table({{"NAME"},
+               {"UNDERLAY"},
+               {"POD_CIDRS"},
+               {"VNI", Align::kRight},
+               {"PORT", Align::kRight},
+               {"VTEP_MAC"}});
+  for (const auto* n : nodes) {
+    table.AddRow({OrDash(n->name()), OrDash(n->underlay_address()), OrDash(Join(n->pod_cidrs())),
+                  num_or_dash(n->vni()), num_or_dash(n->udp_port()), OrDash(n->vtep_mac())});
+  }
+  return table.Render();
+}
+
+std::string RemoteNodesJson(const v1::State& state) {
+  // As DropsJson: only the list, and {"remote_nodes":[...]} parses back as a State.
+  std::string out = "{\"remote_nodes\":[";
+  bool first = true;
+  for (const auto& n : state.remote_nodes()) {
+    if (!first) out += ',';
+    first = false;
+    std::string item = ToJson(n);
+    item.pop_back();  // ToJson's newline
+    out += item;
+  }
+  out += "]}\n";
+  return out;
+}
+
 std::string FormatStats(const v1::Stats& stats) {
   Table ports({{"PORT", Align::kRight},
                {"NAME"},

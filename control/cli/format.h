@@ -23,6 +23,13 @@ std::string FormatStatus(const v1::Status& status);
 // The last four are "-" for pods that are not attached to this node.
 std::string FormatPods(const v1::State& state);
 
+// `remote-nodes`: NAME, UNDERLAY, POD_CIDRS, VNI, PORT, VTEP_MAC; one row per remote node, sorted
+// by name. Unset fields (VNI 0, port 0, MAC "") are "-": the daemon's default applies.
+std::string FormatRemoteNodes(const v1::State& state);
+
+// `remote-nodes -o json`: {"remote_nodes":[...]}, every field present.
+std::string RemoteNodesJson(const v1::State& state);
+
 // `stats`: the ports table, a blank line, the workers table, and (if any is non-zero) a blank line
 // and the events table.
 std::string FormatStats(const v1::Stats& stats);

@@ -126,6 +126,105 @@ TEST(ArgsTest, NodeSet) {
   EXPECT_TRUE(ProtoEq(inv->set_node, want)) << inv->set_node.DebugString();
 }
 
+TEST(ArgsTest, NodeSetVxlan) {
+  // Without VXLAN flags the request has no vxlan message: the daemon's defaults apply.
+  absl::StatusOr<Invocation> inv = Parse({"node", "set", "--name", "n"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_FALSE(inv->set_node.node().has_vxlan());
+  EXPECT_EQ(inv->set_node.node().vtep_address(), "");
+
+  inv = Parse({"node", "set", "--name", "node1", "--address", "10.77.0.11/24", "--vtep-address",
+               "10.77.0.11", "--vni", "42", "--port=8472", "--vtep-mac", "ee:ee:ee:00:00:01"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  v1::SetNodeRequest want;
+  want.mutable_node()->set_name("node1");
+  want.mutable_node()->add_addresses("10.77.0.11/24");
+  want.mutable_node()->set_vtep_address("10.77.0.11");
+  want.mutable_node()->mutable_vxlan()->set_vni(42);
+  want.mutable_node()->mutable_vxlan()->set_udp_port(8472);
+  want.mutable_node()->mutable_vxlan()->set_vtep_mac("ee:ee:ee:00:00:01");
+  EXPECT_TRUE(ProtoEq(inv->set_node, want)) << inv->set_node.DebugString();
+
+  // One VXLAN flag is enough to send the message; the others stay 0/"" (defaults).
+  inv = Parse({"node", "set", "--name", "n", "--vni", "7"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  ASSERT_TRUE(inv->set_node.node().has_vxlan());
+  EXPECT_EQ(inv->set_node.node().vxlan().vni(), 7u);
+  EXPECT_EQ(inv->set_node.node().vxlan().udp_port(), 0u);
+  EXPECT_EQ(inv->set_node.node().vxlan().vtep_mac(), "");
+}
+
+TEST(ArgsTest, RemoteNodeSet) {
+  absl::StatusOr<Invocation> inv =
+      Parse({"remote-node", "set", "--name", "node2", "--underlay", "10.77.0.12", "--pod-cidr",
+             "10.244.2.0/24", "--pod-cidr", "10.245.2.0/24", "--vni", "1", "--port", "8472",
+             "--vtep-mac", "aa:bb:cc:dd:ee:ff"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kRemoteNodeSet);
+  v1::UpsertRemoteNodesRequest want;
+  v1::RemoteNode* n = want.add_remote_nodes();
+  n->set_name("node2");
+  n->set_underlay_address("10.77.0.12");
+  n->add_pod_cidrs("10.244.2.0/24");
+  n->add_pod_cidrs("10.245.2.0/24");
+  n->set_vni(1);
+  n->set_udp_port(8472);
+  n->set_vtep_mac("aa:bb:cc:dd:ee:ff");
+  EXPECT_TRUE(ProtoEq(inv->upsert_remote_nodes, want)) << inv->upsert_remote_nodes.DebugString();
+
+  // Minimal: VNI, port and MAC left to the daemon (0, 0, "").
+  inv = Parse({"remote-node", "set", "--name", "n", "--underlay", "192.168.1.12"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  ASSERT_EQ(inv->upsert_remote_nodes.remote_nodes_size(), 1);
+  const v1::RemoteNode& m = inv->upsert_remote_nodes.remote_nodes(0);
+  EXPECT_EQ(m.vni(), 0u);
+  EXPECT_EQ(m.udp_port(), 0u);
+  EXPECT_EQ(m.vtep_mac(), "");
+  EXPECT_TRUE(m.pod_cidrs().empty());
+}
+
+TEST(ArgsTest, RemoteNodeDeleteAndList) {
+  absl::StatusOr<Invocation> inv = Parse({"remote-node", "delete", "node2"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kRemoteNodeDelete);
+  ASSERT_EQ(inv->delete_remote_nodes.names_size(), 1);
+  EXPECT_EQ(inv->delete_remote_nodes.names(0), "node2");
+
+  inv = Parse({"remote-nodes", "-o", "json"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kRemoteNodes);
+  EXPECT_EQ(inv->format, OutputFormat::kJson);
+}
+
+TEST(ArgsTest, RemoteNodeUsageErrors) {
+  ExpectUsageError({"remote-node"}, "missing subcommand");
+  ExpectUsageError({"remote-node", "get"}, "unknown subcommand \"get\"");
+  ExpectUsageError({"remote-node", "set", "--underlay", "10.0.0.1"}, "--name is required");
+  ExpectUsageError({"remote-node", "set", "--name", "n"}, "--underlay is required");
+  ExpectUsageError({"remote-node", "set", "--name", "a/b", "--underlay", "1.1.1.1"},
+                   "must not contain '/'");
+  ExpectUsageError({"remote-node", "set", "--name", "n", "--underlay", ""}, "empty address");
+  ExpectUsageError({"remote-node", "set", "--name", "n", "--underlay", "1.1.1.1", "--vni", "x"},
+                   "--vni: \"x\" is not a non-negative integer");
+  ExpectUsageError({"remote-node", "set", "--name", "n", "--underlay", "1.1.1.1", "--port", "-1"},
+                   "--port: \"-1\" is not a non-negative integer");
+  ExpectUsageError({"remote-node", "set", "--name", "n", "--underlay", "1.1.1.1", "--vtep-mac", ""},
+                   "empty MAC");
+  ExpectUsageError(
+      {"remote-node", "set", "--name", "n", "--underlay", "1.1.1.1", "--underlay", "1.1.1.2"},
+      "--underlay given twice");
+  ExpectUsageError({"remote-node", "set", "--name", "n", "--underlay", "1.1.1.1", "--address", "x"},
+                   "--address does not apply");
+  ExpectUsageError({"remote-node", "set", "n"}, "unexpected argument \"n\"");
+  ExpectUsageError({"remote-node", "delete"}, "remote-node delete: missing NAME");
+  ExpectUsageError({"remote-node", "delete", "a", "b"}, "unexpected argument \"b\"");
+  ExpectUsageError({"remote-node", "delete", "ns/n"}, "must not contain '/'");
+  ExpectUsageError({"remote-nodes", "x"}, "unexpected argument \"x\"");
+  ExpectUsageError({"node", "set", "--name", "n", "--underlay", "1.1.1.1"},
+                   "--underlay does not apply");
+  ExpectUsageError({"node", "set", "--name", "n", "--port", "http"}, "not a non-negative integer");
+}
+
 TEST(ArgsTest, Attach) {
   absl::StatusOr<Invocation> inv =
       Parse({"--socket",       "/s",      "attach",     "default/web", "--netns",
@@ -240,6 +339,23 @@ TEST(TableTest, CountsCodePointsNotBytes) {
 // ---------------------------------------------------------------------------------------------
 // Formats
 
+v1::State SampleRemoteNodes() {
+  v1::State state;
+  auto* linux_node = state.add_remote_nodes();
+  linux_node->set_name("node3");
+  linux_node->set_underlay_address("10.77.0.13");
+  linux_node->add_pod_cidrs("10.244.3.0/24");
+  linux_node->set_vni(1);
+  linux_node->set_udp_port(4789);
+  linux_node->set_vtep_mac("02:77:00:00:00:0d");
+  auto* plain = state.add_remote_nodes();
+  plain->set_name("node2");
+  plain->set_underlay_address("10.77.0.12");
+  plain->add_pod_cidrs("10.244.2.0/24");
+  plain->add_pod_cidrs("10.245.2.0/24");
+  return state;
+}
+
 v1::State SampleState() {
   v1::State state;
   state.set_generation(7);
@@ -273,6 +389,9 @@ v1::State SampleState() {
   a2->set_mac("02:00:0a:f4:01:02");
   a2->set_mtu(1450);
   a2->set_port_id(12);
+  // Remote nodes too, so that `state` and `remote-nodes` read the same reply from the fake.
+  const v1::State remotes = SampleRemoteNodes();
+  for (const auto& n : remotes.remote_nodes()) *state.add_remote_nodes() = n;
   return state;
 }
 
@@ -364,6 +483,32 @@ TEST(FormatTest, PodsEdgeCases) {
       "NAMESPACE/NAME   IPS                NODE   PORT   INTERFACE   MAC                  MTU\n"
       "ns/orphan        -                  -         4   eth0        02:00:00:00:00:04   1500\n"
       "ns/p             10.0.0.1,fd00::1   -         -   -           -                      -\n");
+}
+
+TEST(FormatTest, RemoteNodes) {
+  EXPECT_EQ(FormatRemoteNodes(SampleRemoteNodes()),
+            "NAME    UNDERLAY     POD_CIDRS                     VNI   PORT   VTEP_MAC\n"
+            "node2   10.77.0.12   10.244.2.0/24,10.245.2.0/24     -      -   -\n"
+            "node3   10.77.0.13   10.244.3.0/24                   1   4789   02:77:00:00:00:0d\n");
+  EXPECT_EQ(FormatRemoteNodes(v1::State()),
+            "NAME   UNDERLAY   POD_CIDRS   VNI   PORT   VTEP_MAC\n");
+}
+
+TEST(JsonTest, RemoteNodesListOnly) {
+  v1::State state = SampleRemoteNodes();
+  state.set_generation(5);
+  state.mutable_node()->set_name("node1");
+  std::string json = RemoteNodesJson(state);
+  EXPECT_THAT(json, StartsWith("{\"remote_nodes\":["));
+  EXPECT_EQ(json.find('\n'), json.size() - 1) << json;
+  EXPECT_THAT(json, Not(HasSubstr("\"generation\"")));
+  EXPECT_THAT(json, HasSubstr("\"udp_port\":0"));  // zeros present
+  v1::State parsed;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &parsed).ok()) << json;
+  ASSERT_EQ(parsed.remote_nodes_size(), 2);
+  EXPECT_TRUE(ProtoEq(parsed.remote_nodes(0), state.remote_nodes(0)));
+  EXPECT_TRUE(ProtoEq(parsed.remote_nodes(1), state.remote_nodes(1)));
+  EXPECT_EQ(RemoteNodesJson(v1::State()), "{\"remote_nodes\":[]}\n");
 }
 
 TEST(FormatTest, Stats) {
@@ -545,6 +690,27 @@ class FakeNodeplane final : public v1::Nodeplane::Service {
     *reply = SampleState();
     return grpc::Status::OK;
   }
+  grpc::Status UpsertRemoteNodes(grpc::ServerContext*, const v1::UpsertRemoteNodesRequest* request,
+                                 v1::WriteReply* reply) override {
+    for (const auto& n : request->remote_nodes()) {
+      if (n.underlay_address() == "not-an-ip") {
+        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "remote_nodes[0].underlay_address: \"not-an-ip\" is not an IP address");
+      }
+    }
+    std::lock_guard lock(mu_);
+    last_upsert_remote_ = *request;
+    reply->set_generation(11);
+    return grpc::Status::OK;
+  }
+  grpc::Status DeleteRemoteNodes(grpc::ServerContext*, const v1::DeleteRemoteNodesRequest* request,
+                                 v1::WriteReply* reply) override {
+    if (request->names(0) == "gone") {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "remote node gone does not exist");
+    }
+    reply->set_generation(12);
+    return grpc::Status::OK;
+  }
   grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*,
                         v1::Stats* reply) override {
     *reply = SampleStats();
@@ -597,9 +763,14 @@ class FakeNodeplane final : public v1::Nodeplane::Service {
     std::lock_guard lock(mu_);
     return last_attach_;
   }
+  v1::UpsertRemoteNodesRequest last_upsert_remote() {
+    std::lock_guard lock(mu_);
+    return last_upsert_remote_;
+  }
 
  private:
   std::mutex mu_;
+  v1::UpsertRemoteNodesRequest last_upsert_remote_;
   v1::SetNodeRequest last_set_node_;
   v1::AttachPodRequest last_attach_;
 };
@@ -718,6 +889,39 @@ TEST_F(DaemonTest, Writes) {
   r = RunArgs({"detach", "default/web", "-o", "json"});
   EXPECT_EQ(r.code, kExitOk);
   EXPECT_EQ(r.out, "{\"generation\":\"10\"}\n");
+}
+
+TEST_F(DaemonTest, RemoteNodes) {
+  Result r = RunArgs({"remote-node", "set", "--name", "node2", "--underlay", "10.77.0.12",
+                      "--pod-cidr", "10.244.2.0/24", "--vtep-mac", "ee:ee:ee:ee:ee:ee"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, "remote node node2 set (generation 11)\n");
+  v1::UpsertRemoteNodesRequest sent = service_.last_upsert_remote();
+  ASSERT_EQ(sent.remote_nodes_size(), 1);
+  EXPECT_EQ(sent.remote_nodes(0).underlay_address(), "10.77.0.12");
+  EXPECT_EQ(sent.remote_nodes(0).pod_cidrs(0), "10.244.2.0/24");
+
+  r = RunArgs({"remote-node", "set", "--name", "n", "--underlay", "not-an-ip"});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_EQ(r.err,
+            "nodeplanectl: UpsertRemoteNodes: INVALID_ARGUMENT: remote_nodes[0].underlay_address: "
+            "\"not-an-ip\" is not an IP address\n");
+
+  r = RunArgs({"remote-node", "delete", "node2", "-o", "json"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, "{\"generation\":\"12\"}\n");
+  r = RunArgs({"remote-node", "delete", "node2"});
+  EXPECT_EQ(r.out, "remote node node2 deleted (generation 12)\n");
+  r = RunArgs({"remote-node", "delete", "gone"});
+  EXPECT_EQ(r.code, kExitFailure);
+  EXPECT_EQ(r.err, "nodeplanectl: DeleteRemoteNodes: NOT_FOUND: remote node gone does not exist\n");
+
+  r = RunArgs({"remote-nodes"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, FormatRemoteNodes(SampleState()));
+  r = RunArgs({"remote-nodes", "-o", "json"});
+  EXPECT_EQ(r.code, kExitOk);
+  EXPECT_EQ(r.out, RemoteNodesJson(SampleState()));
 }
 
 TEST_F(DaemonTest, RpcErrors) {

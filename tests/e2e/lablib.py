@@ -92,9 +92,28 @@ class Lab:
                               f"--- stdout\n{r.stdout}--- stderr\n{r.stderr}")
         return r
 
-    def up(self, nodes=1):
+    def up(self, nodes=1, linux_nodes=0, vni=None, vxlan_port=None):
         self.run("down", quiet=True)
-        self.run("up", "--nodes", nodes, timeout=120)
+        args = ["up", "--nodes", nodes]
+        if linux_nodes:
+            args += ["--linux-nodes", linux_nodes]
+        if vni is not None:
+            args += ["--vni", vni]
+        if vxlan_port is not None:
+            args += ["--vxlan-port", vxlan_port]
+        self.run(*args, timeout=120)
+
+    def node(self, name):
+        """The lab's record of a node (kind, address, pod_cidr, vtep_address, vtep_mac, vni, ...)."""
+        path = Path(f"/run/{self.prefix}/{name}.env")
+        try:
+            text = path.read_text()
+        except OSError as e:
+            raise CheckFailed(f"no record of {name} at {path}: {e}")
+        return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+    def state_dir(self):
+        return Path(f"/run/{self.prefix}")
 
     def down(self):
         for p in self.procs:
@@ -173,6 +192,100 @@ class Lab:
         return r
 
 
+class UnderlayCapture:
+    """tcpdump on the underlay bridge (in the lab's underlay netns) of the UDP traffic to one port,
+    decoded afterwards by tshark with that port forced to VXLAN (`-d udp.port==PORT,vxlan`).
+
+        with UnderlayCapture(lab, 4789) as cap:
+            ...traffic...
+        for pkt in cap.packets(): pkt["vxlan.vni"] -> ["42"]; pkt["ip.src"] -> [outer, inner]
+    """
+
+    FIELDS = ["frame.len", "eth.src", "eth.dst", "ip.src", "ip.dst", "ip.len", "ip.proto",
+              "udp.srcport", "udp.dstport", "vxlan.vni", "vxlan.flags", "icmp.type", "data.data"]
+
+    def __init__(self, lab, port, bpf=None):
+        self.lab = lab
+        self.port = int(port)
+        self.bpf = bpf or f"udp port {self.port}"
+        self.pcap = lab.state_dir() / f"underlay-{os.getpid()}-{id(self)}.pcap"
+        self.errfile = lab.state_dir() / f"underlay-{os.getpid()}-{id(self)}.err"
+        self.proc = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def start(self):
+        # --immediate-mode: without it packets wait in the kernel's ring for up to a second, and
+        # those still waiting when tcpdump is stopped are "received by filter" but never written.
+        log(f"$ nodeplane-lab exec underlay -- tcpdump -i br0 -U --immediate-mode -w {self.pcap.name} "
+            f"{self.bpf}")
+        err = open(self.errfile, "w")
+        self.proc = subprocess.Popen(
+            ["/bin/bash", str(LAB_TOOL), "exec", "underlay", "--", "tcpdump", "-i", "br0", "-U",
+             "--immediate-mode", "-n", "-w", str(self.pcap), *self.bpf.split()],
+            env=self.lab.env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        err.close()
+        self.lab.procs.append(self.proc)
+        if not poll(lambda: "listening on" in self.errfile.read_text() or self.proc.poll() is not None,
+                    timeout=10):
+            raise CheckFailed(f"tcpdump did not start: {self.errfile.read_text()}")
+        if self.proc.poll() is not None:
+            raise CheckFailed(f"tcpdump exited {self.proc.returncode}: {self.errfile.read_text()}")
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        time.sleep(0.3)  # the last packets of the traffic are still on their way
+        self.proc.terminate()  # tcpdump flushes and closes the file on SIGTERM
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        summary = " ".join(l.strip() for l in self.errfile.read_text().splitlines()
+                           if "packets" in l)
+        log(f"  tcpdump: {summary}")
+
+    def packets(self):
+        """One dict per captured frame: field -> list of values, outer header first."""
+        self.stop()
+        cmd = ["tshark", "-r", str(self.pcap), "-d", f"udp.port=={self.port},vxlan", "-T", "fields",
+               "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=|"]
+        for f in self.FIELDS:
+            cmd += ["-e", f]
+        log(f"$ tshark -r {self.pcap.name} -d udp.port=={self.port},vxlan -T fields ...")
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            raise CheckFailed(f"tshark failed ({r.returncode}): {r.stderr.strip()}")
+        out = []
+        for line in r.stdout.splitlines():
+            cols = line.split("\t")
+            cols += [""] * (len(self.FIELDS) - len(cols))
+            out.append({f: (c.split("|") if c else []) for f, c in zip(self.FIELDS, cols)})
+        return out
+
+    @staticmethod
+    def describe(pkt):
+        """One line for a decoded frame: outer and inner addresses, VNI, ICMP type, length."""
+        ips = list(zip(pkt["ip.src"], pkt["ip.dst"]))
+        path = " / ".join(f"{s}->{d}" for s, d in ips)
+        return (f"{path} vni={','.join(pkt['vxlan.vni']) or '-'} udp={','.join(pkt['udp.dstport'])} "
+                f"icmp={','.join(pkt['icmp.type']) or '-'} ip.len={','.join(pkt['ip.len'])} "
+                f"eth.dst={','.join(pkt['eth.dst'])}")
+
+    @staticmethod
+    def matching(packets, outer_src, outer_dst, inner_src, inner_dst):
+        """Frames whose outer (first) and inner (second) IPv4 headers are these."""
+        return [p for p in packets if p["ip.src"][:2] == [outer_src, inner_src]
+                and p["ip.dst"][:2] == [outer_dst, inner_dst]]
+
+
 class LineReader:
     """Collects a background process's stdout lines on a thread, with arrival times."""
 
@@ -208,14 +321,16 @@ class LineReader:
             return list(self.lines)
 
 
-def main(test, nodes=1):
-    """Runs test(lab) in a fresh lab of its own; always tears it down. Exit 0 on pass."""
+def main(test, nodes=1, linux_nodes=0, **up_args):
+    """Runs test(lab) in a fresh lab of its own (nodes=0 and linux_nodes=0: the test brings it
+    up itself); always tears it down. Exit 0 on pass."""
     name = Path(sys.argv[0]).stem
     if os.geteuid() != 0:
         log(f"FAIL {name}: needs root (network namespaces)")
         return 1
     lab = Lab(name)
-    for b in ("nodeplaned", "nodeplanectl"):
+    needs_daemon = nodes or not linux_nodes  # a Linux-only lab runs no nodeplane binary
+    for b in ("nodeplaned", "nodeplanectl") if needs_daemon else ():
         if not (lab.bin / b).exists():
             log(f"FAIL {name}: {lab.bin / b} not found (set NP_BUILD_DIR or build first)")
             return 1
@@ -223,8 +338,8 @@ def main(test, nodes=1):
     started = time.monotonic()
     ok = False
     try:
-        if nodes:
-            lab.up(nodes)
+        if nodes or linux_nodes:
+            lab.up(nodes, linux_nodes, **up_args)
         test(lab)
         ok = True
     except CheckFailed as e:
@@ -233,9 +348,16 @@ def main(test, nodes=1):
         log("\nERROR:\n" + traceback.format_exc())
     finally:
         if not ok:
-            for n in range(1, (nodes or 1) + 1):
-                log(f"--- tail of node{n}'s log")
-                log("\n".join(lab.node_log(f"node{n}").splitlines()[-30:]))
+            if nodes or not linux_nodes:
+                for n in range(1, (nodes or 1) + 1):
+                    log(f"--- tail of node{n}'s log")
+                    log("\n".join(lab.node_log(f"node{n}").splitlines()[-30:]))
+            for n in range(nodes + 1, nodes + linux_nodes + 1):
+                log(f"--- node{n} (linux): vxlan0, FDB, neighbours, routes")
+                for cmd in (["ip", "-d", "link", "show", "vxlan0"], ["bridge", "fdb", "show", "dev", "vxlan0"],
+                            ["ip", "neigh"], ["ip", "route"]):
+                    r = lab.exec(f"node{n}", *cmd, check=False)
+                    log((r.stdout + r.stderr).rstrip())
         lab.down()
     log(f"{'PASS' if ok else 'FAIL'} {name} ({time.monotonic() - started:.1f}s)")
     return 0 if ok else 1
