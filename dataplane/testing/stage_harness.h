@@ -19,6 +19,8 @@
 #include "dataplane/stages/host_exception.h"
 #include "dataplane/stages/ip4_forward.h"
 #include "dataplane/stages/ip4_lookup.h"
+#include "dataplane/stages/vxlan_decap.h"
+#include "dataplane/stages/vxlan_encap.h"
 #include "dataplane/testing/packet_builder.h"
 #include "dataplane/testing/test_eal.h"
 
@@ -27,7 +29,8 @@ namespace nodeplane::dp::testing {
 // The order of dataplane/core/pipeline.cc's RunPipeline (pipeline_test.cc checks the two agree by
 // running the same frames through both).
 using PipelineStages =
-    std::tuple<EthParseStage, ArpRespondStage, Ip4LookupStage, Ip4ForwardStage, HostExceptionStage>;
+    std::tuple<EthParseStage, VxlanDecapStage, ArpRespondStage, Ip4LookupStage, Ip4ForwardStage,
+               VxlanEncapStage, HostExceptionStage>;
 
 struct Input {
   Bytes frame;
