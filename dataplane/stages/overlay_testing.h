@@ -9,31 +9,18 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <tuple>
-#include <type_traits>
-#include <utility>
 #include <vector>
 
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/core/stage.h"
-#include "dataplane/stages/arp_respond.h"
-#include "dataplane/stages/eth_parse.h"
-#include "dataplane/stages/host_exception.h"
-#include "dataplane/stages/ip4_forward.h"
-#include "dataplane/stages/ip4_lookup.h"
-#include "dataplane/stages/vxlan_decap.h"
-#include "dataplane/stages/vxlan_encap.h"
 #include "dataplane/tables/fib.h"
 #include "dataplane/testing/packet_builder.h"
+#include "dataplane/testing/stage_harness.h"
 #include "dataplane/testing/test_eal.h"
 #include "dataplane/testing/topology.h"
 
 namespace nodeplane::dp::testing {
-
-// The order of dataplane/core/pipeline.cc's RunPipeline, overlay stages included.
-using OverlayStages = std::tuple<EthParseStage, VxlanDecapStage, ArpRespondStage, Ip4LookupStage,
-                                 Ip4ForwardStage, VxlanEncapStage, HostExceptionStage>;
 
 // The standard topology (uplink 0 with our VTEP = Topo::NodeIp(), host 1, pods A and B in
 // 10.244.1.0/24) plus two remote nodes: B (slot 1, resolved) and C (slot 2, next hop unknown).
@@ -160,19 +147,14 @@ inline Bytes VxlanFrame(const Bytes& inner, const OuterFields& o = {}) {
   return f;
 }
 
-struct OverlayOutcome {
-  Edge edge = Edge::kNext;
-  std::string_view decided_by;  // the stage that chose `edge` (the last one run for kNext)
-  PacketMeta meta{};
-  Bytes bytes;
-};
+using OverlayOutcome = Outcome;
 
-// Runs frames through the stages in pipeline order up to and including S (the last stage that
-// decides before port_tx when S is HostExceptionStage), as the pipeline would.
+// StageHarness for frames that all arrive on one port, with an RSS hash knob (vxlan_encap takes
+// the outer UDP source port from it).
 template <Stage S>
 class OverlayHarness {
  public:
-  explicit OverlayHarness(const Snapshot& snap) : snap_(snap), in_use_before_(MbufsInUse()) {}
+  explicit OverlayHarness(const Snapshot& snap) : harness_(snap) {}
 
   OverlayOutcome Run(const Bytes& frame, uint16_t in_port, uint64_t ol_flags = 0,
                      uint32_t rss = 0) {
@@ -181,58 +163,17 @@ class OverlayHarness {
 
   std::vector<OverlayOutcome> RunBurst(const std::vector<Bytes>& frames, uint16_t in_port,
                                        uint64_t ol_flags = 0, uint32_t rss = 0) {
-    std::vector<OverlayOutcome> out(frames.size());
-    std::vector<rte_mbuf*> mbufs;
-    Burst b;
-    for (size_t i = 0; i < frames.size() && i < kBurstMax; ++i) {
-      rte_mbuf* m = ToMbuf(frames[i], in_port);
-      m->ol_flags = ol_flags;
-      m->hash.rss = rss;
-      mbufs.push_back(m);
-      b.pkts[b.n++] = m;
-    }
-    StageContext ctx{snap_, counters_, 0};
-    bool done = false;
-    std::apply([&](auto... stage) { (RunIf(stage, ctx, b, mbufs, out, done), ...); },
-               OverlayStages{});
-    for (size_t i = 0; i < mbufs.size(); ++i) {
-      out[i].meta = Meta(mbufs[i]);
-      out[i].bytes = FromMbuf(mbufs[i]);
-      rte_pktmbuf_free(mbufs[i]);
-    }
-    return out;
+    std::vector<Input> inputs;
+    for (const Bytes& f : frames) inputs.push_back(Input{f, in_port, ol_flags, rss});
+    return harness_.RunBurst(inputs);
   }
 
-  uint64_t drops(DropReason r) const { return counters_.drops[static_cast<uint8_t>(r)]; }
-  uint64_t events(Counter c) const { return counters_.events[static_cast<uint8_t>(c)]; }
-  int leaked_mbufs() const {
-    return static_cast<int>(MbufsInUse()) - static_cast<int>(in_use_before_);
-  }
+  uint64_t drops(DropReason r) const { return harness_.drops(r); }
+  uint64_t events(Counter c) const { return harness_.events(c); }
+  int leaked_mbufs() const { return harness_.leaked_mbufs(); }
 
  private:
-  template <typename T>
-  void RunIf(T, StageContext& ctx, Burst& b, const std::vector<rte_mbuf*>& mbufs,
-             std::vector<OverlayOutcome>& out, bool& done) {
-    if (done) return;
-    if constexpr (std::is_same_v<T, S>) done = true;
-    if (b.n == 0) return;
-    Verdicts v;
-    T::Process(ctx, b, v);
-    uint16_t kept = 0;
-    for (uint16_t i = 0; i < b.n; ++i) {
-      size_t at = 0;
-      while (mbufs[at] != b.pkts[i]) ++at;
-      out[at].edge = v.edge[i];
-      out[at].decided_by = T::kName;
-      if (v.edge[i] == Edge::kNext) b.pkts[kept++] = b.pkts[i];
-      if (v.edge[i] == Edge::kDrop) ctx.counters.Drop(Meta(b.pkts[i]).drop);
-    }
-    b.n = kept;
-  }
-
-  const Snapshot& snap_;
-  const unsigned in_use_before_;
-  WorkerCounters counters_;
+  StageHarness<S> harness_;
 };
 
 }  // namespace nodeplane::dp::testing

@@ -36,6 +36,7 @@ struct Input {
   Bytes frame;
   uint16_t in_port = 0;
   uint64_t ol_flags = 0;  // rx offload flags as a driver would set them
+  uint32_t rss = 0;       // the RSS hash a driver would set (with RTE_MBUF_F_RX_RSS_HASH)
 };
 
 struct Outcome {
@@ -68,6 +69,7 @@ class StageHarness {
     for (size_t i = 0; i < inputs.size(); ++i) {
       mbufs[i] = ToMbuf(inputs[i].frame, inputs[i].in_port);
       mbufs[i]->ol_flags = inputs[i].ol_flags;
+      mbufs[i]->hash.rss = inputs[i].rss;
       b.pkts[b.n++] = mbufs[i];
     }
     StageContext ctx{snap_, counters_, worker_};
