@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "dataplane/core/ip4_header.h"
+#include "dataplane/core/l4_header.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/snapshot.h"
 
@@ -41,6 +42,7 @@ inline Edge ParseIp4(rte_mbuf* pkt, PacketMeta& m) noexcept {
   m.cls = PacketClass::kIp4;
   m.src_ip = ip->src_addr;
   m.dst_ip = ip->dst_addr;
+  FillL4(pkt, m);
   return Edge::kNext;
 }
 
@@ -54,6 +56,13 @@ inline Edge ParseOne(const Snapshot& snap, rte_mbuf* pkt) noexcept {
   m.punt = false;
   m.remote = kNoRemote;
   m.from_overlay = false;
+  m.l4 = L4Status::kNone;
+  m.ct_state = CtState::kNone;
+  m.xlate_dst_ip = 0;
+  m.xlate_dst_port = 0;
+  m.ct_policy_gen = 0;
+  m.policy_gen_ok = false;
+  m.ct = nullptr;
   const PortEntry& port = snap.port(pkt->port);
   if (port.kind == PortKind::kNone) return Drop(m, DropReason::kPortUnavailable);
   if (rte_pktmbuf_data_len(pkt) < kEthLen) return Drop(m, DropReason::kEthTruncated);

@@ -4,8 +4,8 @@
 //   Drops:   ETH_TRUNCATED, ETH_OTHER_HOST (uplink unicast to another MAC), PORT_UNAVAILABLE
 //            (port not in the snapshot), ETHERTYPE_UNSUPPORTED (from a pod), IP4_TRUNCATED,
 //            IP4_BAD_VERSION, IP4_BAD_IHL, IP4_BAD_TOTAL_LENGTH, IP4_BAD_CHECKSUM.
-//   Writes:  meta.{in_port, cls, l3_offset, src_ip, dst_ip, punt}; clears meta.{remote,
-//            from_overlay}. The IPv4 checks are core/ip4_header.h's, shared with vxlan_decap.
+//   Writes:  meta.{in_port, cls, l3_offset, src_ip, dst_ip, punt}, the transport fields
+//            (core/l4_header.h); clears meta.{remote, from_overlay} and the conntrack/NAT fields. The IPv4 checks are core/ip4_header.h's, shared with vxlan_decap.
 //   Never:   allocates, locks, logs, throws.
 #pragma once
 #include <string_view>

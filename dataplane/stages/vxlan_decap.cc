@@ -6,6 +6,7 @@
 #include <rte_vxlan.h>
 
 #include "dataplane/core/ip4_header.h"
+#include "dataplane/core/l4_header.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/snapshot.h"
 
@@ -83,6 +84,7 @@ inline void Strip(rte_mbuf* pkt, PacketMeta& m, uint16_t inner, uint16_t inner_l
   m.src_ip = ip->src_addr;
   m.dst_ip = ip->dst_addr;
   m.from_overlay = true;
+  FillL4(pkt, m);
 }
 
 }  // namespace
