@@ -61,11 +61,17 @@ struct PacketMeta {
   uint32_t ct_policy_gen;
   uint16_t xlate_dst_port;
   bool policy_gen_ok;
-  uint8_t pad_[5];      // explicit: priv_size must be a multiple of RTE_MBUF_PRIV_ALIGN
+  uint8_t pad_[1];      // explicit: priv_size must be a multiple of RTE_MBUF_PRIV_ALIGN
+  // svc_lb decides SNAT (NodePort/LoadBalancer traffic from outside with externalTrafficPolicy
+  // Cluster, hairpin): the source after translation (network order; xlate_src_ip 0 = none;
+  // xlate_src_port 0 = keep the port unless it collides — conntrack chooses).
+  uint32_t xlate_src_ip;
+  uint16_t xlate_src_port;
+  uint8_t pad2_[6];
   void* ct;             // ct_lookup: the conntrack entry (dataplane/tables/conntrack.h), or nullptr
 };
 static_assert(sizeof(PacketMeta) % RTE_MBUF_PRIV_ALIGN == 0);
-static_assert(sizeof(PacketMeta) == 56, "no implicit padding; keep the metadata on one cache line");
+static_assert(sizeof(PacketMeta) == 64, "no implicit padding; keep the metadata on one cache line");
 
 inline PacketMeta& Meta(rte_mbuf* m) { return *static_cast<PacketMeta*>(rte_mbuf_to_priv(m)); }
 

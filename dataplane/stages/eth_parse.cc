@@ -60,6 +60,8 @@ inline Edge ParseOne(const Snapshot& snap, rte_mbuf* pkt) noexcept {
   m.ct_state = CtState::kNone;
   m.xlate_dst_ip = 0;
   m.xlate_dst_port = 0;
+  m.xlate_src_ip = 0;
+  m.xlate_src_port = 0;
   m.ct_policy_gen = 0;
   m.policy_gen_ok = false;
   m.ct = nullptr;
