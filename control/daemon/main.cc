@@ -101,6 +101,10 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   std::unique_ptr<dp::NeighborEvents> neighbor_events =
       dp::NeighborEvents::Create("np_neigh_ev", 1024, static_cast<int>(rte_socket_id()), &error);
   if (neighbor_events == nullptr) return Fail(error);
+  // Control frames (ARP requests) go out through worker 0's own tx queue.
+  std::unique_ptr<dp::ControlTx> control_tx =
+      dp::ControlTx::Create("np_ctl_tx", 64, static_cast<int>(rte_socket_id()), &error);
+  if (control_tx == nullptr) return Fail(error);
   Applier applier(ports, published, rt, opts.host_iface, opts.pod_port, &fib);
   applier.SetNeighborEvents(neighbor_events.get());
   for (const auto& [ip, mac] : opts.neighbors) (void)applier.AddStaticNeighbor(ip, mac);
@@ -118,6 +122,7 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
     pool_of_workers.push_back(std::make_unique<dp::Worker>(i, rcu, published, idle));
     info.workers.push_back(WorkerRef{pool_of_workers.back().get(), eal_info.worker_lcores[i]});
   }
+  pool_of_workers[0]->SetControlTx(control_tx.get());
   // A write's reply waits until every worker has echoed its generation: after the grace period a
   // polling worker echoes it on its next iteration, a sleeping one within --idle-sleep-us.
   applier.SetWorkerAck([&pool_of_workers](uint64_t generation) {
@@ -144,22 +149,18 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
                eal_info.hugepages ? "hugepages" : "no hugepages",
                opts.idle_sleep_us == 0 ? "off (full-speed polling)"
                                        : ("up to " + std::to_string(opts.idle_sleep_us) + " us").c_str());
-  // Underlay next hops: learned from what workers report, asked on the uplink's control queue.
+  // Underlay next hops: learned from what workers report, asked on the uplink (a spare tx queue,
+  // else through worker 0's).
   NeighborResolver::Config rcfg;
   if (rt.uplink) {
     rcfg.port = rt.uplink->port_id;
     rcfg.mac = rt.uplink->mac;
     if (rt.uplink->tx_queues > workers) rcfg.tx_queue = workers;
+    rcfg.control_tx = control_tx.get();
   }
   rcfg.pool = pool;
   NeighborResolver resolver(applier, *neighbor_events, rcfg);
-  if (rt.uplink) {
-    if (!rcfg.tx_queue) {
-      std::fprintf(stderr, "nodeplaned: warning: uplink has no spare tx queue: neighbours are "
-                           "learned passively, never asked\n");
-    }
-    resolver.Start();
-  }
+  if (rt.uplink) resolver.Start();
   pool_of_workers[0]->Run(g_stop);  // the main lcore's worker
   resolver.Stop();
   rte_eal_mp_wait_lcore();
@@ -170,6 +171,7 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   if (rt.host) ports.Remove(rt.host->port_id, &error);
   if (rt.uplink) ports.Remove(rt.uplink->port_id, &error);
   ::unlink(opts.socket.c_str());
+  control_tx.reset();  // returns unsent frames to the pool first
   rte_mempool_free(pool);
   std::fprintf(stderr, "nodeplaned: stopped\n");
   return 0;
