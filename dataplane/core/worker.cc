@@ -44,6 +44,7 @@ uint32_t Worker::PollOnce() noexcept {
   const Snapshot* snap = published_.Get();
   uint32_t received = 0;
   if (snap != nullptr) {
+    state_.now_tsc = rte_rdtsc();
     const RxAssignment& rx = snap->rx[state_.index];
     for (uint16_t i = 0; i < rx.n; ++i) {
       Burst b;
@@ -56,6 +57,7 @@ uint32_t Worker::PollOnce() noexcept {
     }
     // Counted as work received, so a worker with frames to send does not go to sleep on them.
     if (control_tx_ != nullptr) received += SendControlFrames(*snap);
+    ReleasePending(*snap, state_);
     generation_.store(snap->generation, std::memory_order_relaxed);
   }
   // From here on this worker holds no reference into the snapshot.
