@@ -253,6 +253,7 @@ size_t Conntrack::RemoveIf(Pred pred) {
 }
 
 size_t Conntrack::Age(uint32_t now_ms, uint32_t budget) {
+  std::lock_guard lock(ctl_mu_);
   const uint32_t now = Tick(now_ms);
   std::vector<std::pair<CtKey, CtEntry*>> victims;
   const void* key = nullptr;
@@ -280,6 +281,7 @@ size_t Conntrack::Age(uint32_t now_ms, uint32_t budget) {
 }
 
 size_t Conntrack::Flush(const CtFilter& filter) {
+  std::lock_guard lock(ctl_mu_);
   const size_t n =
       RemoveIf([&](const CtKey& k, const CtEntry& e) { return filter.Matches(k, e); });
   flushed_.fetch_add(n, std::memory_order_relaxed);
@@ -287,6 +289,7 @@ size_t Conntrack::Flush(const CtFilter& filter) {
 }
 
 size_t Conntrack::FlushUdpToBackend(uint32_t ip_be, uint16_t port_be) {
+  std::lock_guard lock(ctl_mu_);
   const size_t n = RemoveIf([&](const CtKey& k, const CtEntry& e) {
     if (k.proto != IPPROTO_UDP) return false;
     const CtKey r = e.Reply(k.proto);
@@ -297,6 +300,7 @@ size_t Conntrack::FlushUdpToBackend(uint32_t ip_be, uint16_t port_be) {
 }
 
 std::vector<CtConnection> Conntrack::List(const CtFilter& filter, size_t max) const {
+  std::lock_guard lock(ctl_mu_);
   std::vector<CtConnection> out;
   const uint32_t now = Tick(NowMs());
   const void* key = nullptr;

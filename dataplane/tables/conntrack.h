@@ -39,6 +39,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <mutex>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -208,7 +209,7 @@ class Conntrack {
              uint16_t snat_port, CtProto state, uint32_t now_ms, uint32_t policy_gen,
              CtEntry** entry) noexcept;
 
-  // Control thread. Visits up to `budget` hash slots from where the last call stopped (wrapping
+  // Control threads (serialised among themselves; never blocking a worker). Visits up to `budget` hash slots from where the last call stopped (wrapping
   // around), removes the connections idle longer than their state's timeout at `now_ms`, waits
   // for one grace period if it removed any, frees them. Returns how many it removed.
   size_t Age(uint32_t now_ms, uint32_t budget);
@@ -246,7 +247,10 @@ class Conntrack {
   uint64_t tsc0_ = 0;
   uint64_t cycles_per_ms_ = 1;
   uint64_t bytes_per_connection_ = 0;
-  uint32_t age_next_ = 0;  // ctl only: rte_hash_iterate position
+  // Control operations (ageing, flushes, listing) run on different control threads (the ager,
+  // gRPC): one at a time, so that no connection is unlinked twice.
+  mutable std::mutex ctl_mu_;
+  uint32_t age_next_ = 0;  // guarded by ctl_mu_: rte_hash_iterate position
   std::atomic<uint64_t> expired_{0};
   std::atomic<uint64_t> flushed_{0};
 };

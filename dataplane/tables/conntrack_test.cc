@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
+#include <atomic>
 #include <optional>
 #include <string>
+#include <thread>
 
+#include "dataplane/core/rcu.h"
 #include "dataplane/testing/packet_builder.h"
 #include "dataplane/testing/test_eal.h"
 
@@ -187,6 +190,79 @@ TEST_F(ConntrackTable, ListAndFlushByFilter) {
   EXPECT_EQ(ct_.List(CtFilter{}, 100).size(), 2u);
   EXPECT_EQ(ct_.Flush(CtFilter{.src_ip = A("10.0.0.6").be}), 1u);
   EXPECT_EQ(ct_.List(CtFilter{}, 100).size(), 1u);
+}
+
+// A worker keeps looking connections up (reporting quiescent after each burst, as workers do)
+// while control ages out a thousand expired ones: ageing completes, the worker never stops
+// making progress and never finds a connection that ageing has begun to free, and the live
+// connection is untouched.
+TEST(ConntrackAgeing, RemovesExpiredConnectionsWhileAWorkerKeepsReading) {
+  testing::Eal();
+  Rcu rcu(1);
+  Conntrack ct;
+  std::string error;
+  ASSERT_TRUE(ct.Init(Conntrack::Limits{.entries = 2048}, rcu.qsbr(), &error, "ct_rcu")) << error;
+  CtEntry* e = nullptr;
+  const CtKey live = Key("10.0.0.1", 1, "10.0.0.2", 80);
+  ASSERT_EQ(ct.Add(live, 0, 0, 0, 0, CtProto::kTcpEstablished, 0, 0, &e), Conntrack::Insert::kOk);
+  for (uint16_t p = 1; p <= 1000; ++p) {
+    ASSERT_EQ(ct.Add(Key("10.0.1.1", p, "10.0.0.2", 53, IPPROTO_UDP), 0, 0, 0, 0,
+                     CtProto::kUdpUnreplied, 0, 0, &e),
+              Conntrack::Insert::kOk);
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> bursts{0};
+  std::atomic<uint64_t> bad{0};
+  std::thread worker([&] {
+    rcu.Register(0);
+    rcu.Online(0);
+    while (!stop.load()) {
+      CtKey keys[8];
+      const CtKey* ptrs[8];
+      for (uint16_t i = 0; i < 8; ++i) {
+        keys[i] = i == 0 ? live
+                         : Key("10.0.1.1", static_cast<uint16_t>(1 + (bursts.load() * 7 + i) % 1000),
+                               "10.0.0.2", 53, IPPROTO_UDP);
+        ptrs[i] = &keys[i];
+      }
+      uint64_t hits = 0;
+      CtEntry* found[8];
+      bool reply[8];
+      ct.LookupBulk(ptrs, 8, &hits, found, reply);
+      for (uint16_t i = 0; i < 8; ++i) {
+        if (((hits >> i) & 1) == 0) continue;
+        // A found entry is still this connection's (not reused) until the quiescent report.
+        if (found[i]->orig_src_ip != keys[i].src_ip || found[i]->orig_src_port != keys[i].src_port)
+          bad.fetch_add(1);
+      }
+      if ((hits & 1) == 0) bad.fetch_add(1);  // the live connection must always be found
+      bursts.fetch_add(1);
+      rcu.Quiescent(0);
+    }
+    rcu.Offline(0);
+    rcu.Unregister(0);
+  });
+  while (bursts.load() < 100) std::this_thread::yield();
+  // Freed entries are reused at once by new connections from another address, so a reader that
+  // could still hold a freed entry would see it change under it.
+  size_t removed = 0;
+  uint16_t reused = 0;
+  for (int slice = 0; slice < 1000 && removed < 1000; ++slice) {
+    removed += ct.Age(60'000, 64);
+    while (reused < removed) {
+      ++reused;
+      EXPECT_EQ(ct.Add(Key("10.0.2.1", reused, "10.0.0.2", 53, IPPROTO_UDP), 0, 0, 0, 0,
+                       CtProto::kUdpUnreplied, 60'000, 0, &e),
+                Conntrack::Insert::kOk);
+    }
+  }
+  const uint64_t during = bursts.load();
+  while (bursts.load() < during + 100) std::this_thread::yield();  // still running
+  stop.store(true);
+  worker.join();
+  EXPECT_EQ(removed, 1000u);
+  EXPECT_EQ(bad.load(), 0u);
+  EXPECT_EQ(ct.connections(), 1u + reused);
 }
 
 TEST(ConntrackMemory, DefaultTableReportsTheDocumentedBytesPerConnection) {
