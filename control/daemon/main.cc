@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "control/daemon/applier.h"
+#include "control/daemon/conntrack_ager.h"
 #include "control/daemon/neighbor_resolver.h"
 #include "control/daemon/options.h"
 #include "control/daemon/pod_link_names.h"
@@ -89,6 +90,12 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   // before `published` so that it outlives every snapshot referring to it.
   dp::Fib fib;
   if (!fib.Init(dp::Fib::Limits{}, rcu.qsbr(), &error)) return Fail(error);
+  // Connections: one long-lived table written by workers (dataplane/tables/conntrack.h), also
+  // declared before `published`; its ager removes expired connections in slices.
+  dp::Conntrack conntrack;
+  if (!conntrack.Init(dp::Conntrack::Limits{.entries = opts.conntrack_entries}, rcu.qsbr(),
+                      &error))
+    return Fail(error);
   dp::Published<dp::Snapshot> published(rcu);
   dp::Ports ports(pool, workers);
   RuntimePorts rt{.worker_count = workers};
@@ -107,6 +114,7 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   if (control_tx == nullptr) return Fail(error);
   Applier applier(ports, published, rt, opts.host_iface, opts.pod_port, &fib);
   applier.SetNeighborEvents(neighbor_events.get());
+  applier.SetConntrack(&conntrack);
   for (const auto& [ip, mac] : opts.neighbors) (void)applier.AddStaticNeighbor(ip, mac);
   if (absl::Status s = applier.Start(); !s.ok()) return Fail(std::string(s.message()));
   if (!opts.node_name.empty()) {
@@ -116,7 +124,8 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
 
   std::vector<std::unique_ptr<dp::Worker>> pool_of_workers;
   DaemonInfo info{.version = NP_VERSION, .hugepages = eal_info.hugepages, .uplink = opts.uplink,
-                  .host_interface = opts.host_iface == "none" ? "" : opts.host_iface};
+                  .host_interface = opts.host_iface == "none" ? "" : opts.host_iface,
+                  .conntrack = &conntrack};
   const dp::IdlePolicy idle{.max_sleep_us = opts.idle_sleep_us};
   for (uint16_t i = 0; i < workers; ++i) {
     pool_of_workers.push_back(std::make_unique<dp::Worker>(i, rcu, published, idle));
@@ -161,7 +170,10 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   rcfg.pool = pool;
   NeighborResolver resolver(applier, *neighbor_events, rcfg);
   if (rt.uplink) resolver.Start();
+  ConntrackAger ager(conntrack, ConntrackAger::Config{});
+  ager.Start();
   pool_of_workers[0]->Run(g_stop);  // the main lcore's worker
+  ager.Stop();
   resolver.Stop();
   rte_eal_mp_wait_lcore();
   signal_thread.join();

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/model/from_proto.h"
+#include "control/server/conntrack_rpcs.h"
 #include "control/server/status_to_grpc.h"
 
 namespace nodeplane::ctl {
@@ -243,6 +244,18 @@ grpc::Status NodeplaneService::GetStatus(grpc::ServerContext*, const v1::GetStat
   reply->set_uplink(info_.uplink);
   reply->set_host_interface(info_.host_interface);
   return grpc::Status::OK;
+}
+
+grpc::Status NodeplaneService::ListConntrack(grpc::ServerContext*,
+                                             const v1::ListConntrackRequest* req,
+                                             v1::ListConntrackReply* reply) {
+  return ctl::ListConntrack(info_.conntrack, *req, reply);
+}
+
+grpc::Status NodeplaneService::FlushConntrack(grpc::ServerContext*,
+                                              const v1::FlushConntrackRequest* req,
+                                              v1::FlushConntrackReply* reply) {
+  return ctl::FlushConntrack(info_.conntrack, *req, reply);
 }
 
 }  // namespace nodeplane::ctl

@@ -3,10 +3,13 @@
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/pending_resolution.h"
 #include "dataplane/stages/arp_respond.h"
+#include "dataplane/stages/ct_commit.h"
+#include "dataplane/stages/ct_lookup.h"
 #include "dataplane/stages/eth_parse.h"
 #include "dataplane/stages/host_exception.h"
 #include "dataplane/stages/ip4_forward.h"
 #include "dataplane/stages/ip4_lookup.h"
+#include "dataplane/stages/nat_rewrite.h"
 #include "dataplane/stages/port_tx.h"
 #include "dataplane/stages/vxlan_decap.h"
 #include "dataplane/stages/vxlan_encap.h"
@@ -83,6 +86,11 @@ void RunPipeline(const Snapshot& snap, WorkerState& w, Burst& b) noexcept {
   Step<EthParseStage>(ctx, w, b);
   Step<VxlanDecapStage>(ctx, w, b);
   Step<ArpRespondStage>(ctx, w, b);
+  Step<CtLookupStage>(ctx, w, b);
+  // svc_lb goes here (Services: decides meta.xlate_*).
+  // policy goes here (NetworkPolicy: after DNAT, before SNAT).
+  Step<CtCommitStage>(ctx, w, b);
+  Step<NatRewriteStage>(ctx, w, b);
   Step<Ip4LookupStage>(ctx, w, b);
   Step<Ip4ForwardStage>(ctx, w, b);
   Step<VxlanEncapStage>(ctx, w, b);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "dataplane/core/snapshot_spec.h"
+#include "dataplane/tables/conntrack.h"
 #include "dataplane/tables/fib.h"
 #include "dataplane/tables/local_route_table.h"
 #include "dataplane/tables/remote_node_table.h"
@@ -70,6 +71,12 @@ struct Snapshot {
   // Where they are reported; not owned (outlives every snapshot); nullptr: nowhere.
   // dp: enqueue only (multi-producer), ctl: sets it before publication.
   NeighborEvents* neighbor_events = nullptr;
+  // Connection tracking: not owned (dataplane/tables/conntrack.h: one per process, outlives every
+  // snapshot; workers write entries under the table's own rules). nullptr: nothing is tracked.
+  Conntrack* conntrack = nullptr;
+  // The NetworkPolicy generation: entries admitted under another one are re-checked by the policy
+  // stage (DESIGN §5). 0 until NetworkPolicy is compiled.
+  uint32_t policy_generation = 0;
 
   bool IsWantedNeighbor(uint32_t ip_be) const noexcept {
     return std::binary_search(wanted_neighbors.data(), wanted_neighbors.data() + wanted_neighbors_n,
