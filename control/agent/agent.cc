@@ -70,24 +70,22 @@ void Agent::PushLoop(const std::atomic<bool>& stop) {
   while (!stop.load()) {
     KubeObjects snapshot;
     bool complete = false;
+    bool dirty = false;
     {
       std::unique_lock<std::mutex> lock(mu_);
       changed_.wait_for(lock, options_.probe_interval, [&] { return dirty_ || stop.load(); });
       if (stop.load()) break;
       complete = listed_.size() == reflectors_.size();
       if (complete) {
+        // The snapshot and the flag together: a change after this sets the flag again.
         snapshot = state_.objects();
+        dirty = dirty_;
+        dirty_ = false;
       }
     }
     if (!complete) continue;
     // A restarted nodeplaned has nothing: the probe turns the next push into a full sync.
     const bool needed = pusher_.Probe();
-    bool dirty;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      dirty = dirty_;
-      dirty_ = false;
-    }
     if (!dirty && !needed && !failing) continue;
     const uint64_t syncs = pusher_.full_syncs();
     absl::Status s = pusher_.Push(snapshot);

@@ -77,9 +77,15 @@ bool Pusher::Probe() {
   }
   const int64_t started = static_cast<int64_t>(std::time(nullptr)) -
                           static_cast<int64_t>(status.uptime_seconds());
-  // Two seconds of slack for the rounding of uptime and the time between calls.
+  // A restart shows as a generation that went backwards (generations only grow within one
+  // process), a start time that moved (two seconds of slack for rounding), or a node name that
+  // is not the one pushed.
+  if (status.generation() < generation_) need_full_ = true;
   if (daemon_started_ >= 0 && std::abs(started - daemon_started_) > 2) need_full_ = true;
+  if (pushed_.node && status.node_name() != pushed_.node->name()) need_full_ = true;
   daemon_started_ = started;
+  generation_ = std::max(generation_, status.generation());
+  if (need_full_) generation_ = status.generation();
   return need_full_;
 }
 
