@@ -65,7 +65,7 @@ std::string ChannelTarget(const std::string& socket) {
 
 int RunManifests(const Flags& f, v1::Nodeplane::Stub& stub) {
   // Pods without an address in the manifests take the one nodeplaned already has.
-  KnownPodIps known;
+  KnownPods known;
   v1::State daemon;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
@@ -75,7 +75,8 @@ int RunManifests(const Flags& f, v1::Nodeplane::Stub& stub) {
     return 1;
   }
   for (const v1::Pod& p : daemon.pods()) {
-    known[p.key().namespace_() + "/" + p.key().name()] = {p.ips().begin(), p.ips().end()};
+    known[p.key().namespace_() + "/" + p.key().name()] =
+        KnownPod{{p.ips().begin(), p.ips().end()}, p.node_name()};
   }
   auto set = LoadManifests(f.manifests, known);
   if (!set.ok()) {

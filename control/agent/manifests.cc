@@ -165,7 +165,7 @@ void DeriveEndpointSlices(const std::map<std::string, Json>& service_json,
 Json YamlToJson(const std::string& yaml_document) { return Convert(YAML::Load(yaml_document)); }
 
 absl::StatusOr<ManifestSet> LoadManifests(const std::vector<std::string>& paths,
-                                          const KnownPodIps& known_pod_ips) {
+                                          const KnownPods& known_pods) {
   std::vector<std::string> errors;
   std::vector<Loaded> loaded;
   for (const std::string& file : ManifestFiles(paths, &errors)) {
@@ -252,13 +252,17 @@ absl::StatusOr<ManifestSet> LoadManifests(const std::vector<std::string>& paths,
           ips.push_back({{"ip", std::string(absl::StripAsciiWhitespace(ip))}});
         }
         status["podIPs"] = ips;
-      } else if (!has_ips) {
-        auto known = known_pod_ips.find(*key);
-        if (known != known_pod_ips.end()) {
-          Json ips = Json::array();
-          for (const std::string& ip : known->second) ips.push_back({{"ip", ip}});
-          status["podIPs"] = ips;
-        }
+      }
+      auto known = known_pods.find(*key);
+      if (!has_ips && !status.contains("podIPs") && known != known_pods.end()) {
+        Json ips = Json::array();
+        for (const std::string& ip : known->second.ips) ips.push_back({{"ip", ip}});
+        status["podIPs"] = ips;
+      }
+      if (known != known_pods.end() && !known->second.node_name.empty()) {
+        Json& spec = l.object["spec"];
+        if (spec.is_null()) spec = Json::object();
+        if (spec.is_object() && !spec.contains("nodeName")) spec["nodeName"] = known->second.node_name;
       }
       PodStatus ps;
       if (status.contains("conditions") && status["conditions"].is_array()) {

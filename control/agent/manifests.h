@@ -10,8 +10,9 @@
 //    with metadata.deletionTimestamp is terminating (serving, not ready).
 //  - A Pod's address comes from status.podIPs when the manifest has it, else from the
 //    annotation `nodeplane.io/pod-ips` ("10.244.1.5", comma-separated), else from the pod of the
-//    same namespace/name nodeplaned already has (attached by the CNI plugin or the lab). A Pod
-//    with none of them is left out, with a note.
+//    same namespace/name nodeplaned already has (attached by the CNI plugin or the lab), which
+//    also gives spec.nodeName when the manifest has none. A Pod with none of them is left out,
+//    with a note.
 //  - Namespaces that objects use but no manifest declares are created with only their
 //    kubernetes.io/metadata.name label.
 #pragma once
@@ -25,8 +26,13 @@
 
 namespace nodeplane::agent {
 
-// "namespace/name" → addresses, for Pods whose manifest has none.
-using KnownPodIps = std::map<std::string, std::vector<std::string>>;
+// A pod nodeplaned already has (attached, or registered by the lab).
+struct KnownPod {
+  std::vector<std::string> ips;
+  std::string node_name;
+};
+// "namespace/name" → what nodeplaned has, for Pods whose manifest lacks an address or a node.
+using KnownPods = std::map<std::string, KnownPod>;
 
 struct ManifestSet {
   KubeObjects objects;
@@ -35,7 +41,7 @@ struct ManifestSet {
 };
 
 absl::StatusOr<ManifestSet> LoadManifests(const std::vector<std::string>& paths,
-                                          const KnownPodIps& known_pod_ips);
+                                          const KnownPods& known_pods);
 
 // One YAML document → JSON, with YAML 1.2 core-schema scalars (plain true/false/null/integers
 // are typed, quoted scalars stay strings). Exposed for tests.
