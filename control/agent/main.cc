@@ -109,13 +109,20 @@ int main(int argc, char** argv) {
   Flags f;
   if (const char* n = std::getenv("NODE_NAME")) f.node_name = n;
   for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
+    std::string a = argv[i];
     if (a == "--help" || a == "-h") {
       std::cout << kUsage;
       return 0;
     }
-    if (i + 1 >= argc) return BadFlag(a == "" ? "empty flag" : "unknown flag or missing value: " + a);
-    const std::string v = argv[++i];
+    std::string v;
+    if (const size_t eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      v = a.substr(eq + 1);  // --flag=value, as Kubernetes manifests usually write it
+      a = a.substr(0, eq);
+    } else if (i + 1 >= argc) {
+      return BadFlag("unknown flag or missing value: " + a);
+    } else {
+      v = argv[++i];
+    }
     if (a == "--apiserver") f.apiserver = v;
     else if (a == "--kubeconfig") f.kubeconfig = v;
     else if (a == "--context") f.context = v;
