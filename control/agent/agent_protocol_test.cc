@@ -177,6 +177,7 @@ class AgentProtocolTest : public ::testing::Test {
     o.reflector.backoff_initial = std::chrono::milliseconds(20);
     o.reflector.backoff_max = std::chrono::milliseconds(200);
     o.probe_interval = std::chrono::milliseconds(50);
+    o.reflector.watch_timeout = watch_timeout_;
     o.log = [this](const std::string& line) {
       std::lock_guard<std::mutex> l(log_mu_);
       log_.push_back(line);
@@ -237,6 +238,7 @@ class AgentProtocolTest : public ::testing::Test {
   std::unique_ptr<Agent> agent_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  std::chrono::seconds watch_timeout_{300};
   std::mutex log_mu_;
   std::vector<std::string> log_;
 };
@@ -325,6 +327,26 @@ TEST_F(AgentProtocolTest, BookmarksMoveTheResumePoint) {
   ASSERT_TRUE(WaitFor([&] { return api.Watches(kPods).size() == 2; }));
   EXPECT_EQ(api.Watches(kPods)[1]["query"].value("resourceVersion", ""), bookmark);
   EXPECT_EQ(agent_->counters(Kind::kPod)->lists.load(), 1u);  // resumed, not relisted
+  EXPECT_EQ(Syncs(), 1);
+}
+
+TEST_F(AgentProtocolTest, WatchesTheServerEndsAreResumedFromTheLastVersionWithoutRelisting) {
+  ApiServer api;
+  Seed(api);
+  watch_timeout_ = std::chrono::seconds(1);
+  StartAgent(api);
+  ASSERT_TRUE(WaitFor([&] { return Seeded(); }));
+  api.Upsert(kServices, ServiceJson("between", "10.96.0.16"));
+  ASSERT_TRUE(WaitFor([&] { return HasService("between"); }));
+  // timeoutSeconds=1: the server ends each watch after a second; the agent goes on from the last
+  // version it saw (the event's), and never lists again.
+  ASSERT_TRUE(WaitFor([&] { return api.Watches(kServices).size() >= 3; }));
+  const std::vector<Json> watches = api.Watches(kServices);
+  EXPECT_EQ(watches[0]["query"].value("timeoutSeconds", ""), "1");
+  EXPECT_NE(watches.back()["query"]["resourceVersion"], watches[0]["query"]["resourceVersion"]);
+  EXPECT_EQ(agent_->counters(Kind::kService)->lists.load(), 1u);
+  api.Upsert(kServices, ServiceJson("later", "10.96.0.17"));
+  ASSERT_TRUE(WaitFor([&] { return HasService("later"); }));
   EXPECT_EQ(Syncs(), 1);
 }
 
