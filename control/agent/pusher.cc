@@ -126,9 +126,10 @@ Wanted Pusher::Desired(const KubeObjects& want, const v1::State& daemon) const {
       r.set_name(name);
       r.set_underlay_address(kn.internal_ip);
       for (const std::string& c : kn.pod_cidrs) r.add_pod_cidrs(c);
-      // The cluster runs one overlay: every node speaks this node's VXLAN settings.
+      // The cluster runs one overlay: every node speaks this node's VXLAN port and VNI; its VTEP
+      // MAC is its own when its Node says so, this node's otherwise.
       r.set_udp_port(daemon.node().vxlan().udp_port());
-      r.set_vtep_mac(daemon.node().vxlan().vtep_mac());
+      r.set_vtep_mac(kn.vtep_mac.empty() ? daemon.node().vxlan().vtep_mac() : kn.vtep_mac);
       w.remote_nodes[name] = r;
       known_nodes.insert(name);
     }

@@ -43,6 +43,9 @@ struct KubeNode {
   std::string internal_ip;              // first IPv4 InternalIP ("" when none)
   std::vector<std::string> addresses;   // IPv4 InternalIP and ExternalIP addresses, in order
   std::vector<std::string> pod_cidrs;   // spec.podCIDRs (IPv4), or spec.podCIDR
+  // The MAC its VXLAN device accepts: annotation nodeplane.io/vtep-mac, else Flannel's
+  // flannel.alpha.coreos.com/backend-data {"VtepMAC": ...}; "" when neither (the cluster default).
+  std::string vtep_mac;
 };
 
 absl::StatusOr<v1::Namespace> NamespaceFromJson(const Json& object);

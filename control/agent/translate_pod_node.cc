@@ -1,7 +1,20 @@
 // Namespace, Pod and Node.
+#include <cctype>
+
 #include "control/agent/translate.h"
 
 namespace nodeplane::agent {
+namespace {
+
+bool IsMac(const std::string& s) {
+  if (s.size() != 17) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i % 3 == 2 ? s[i] != ':' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 using detail::Guard;
 
@@ -76,6 +89,20 @@ absl::StatusOr<KubeNode> NodeFromJson(const Json& object) {
       }
       if (type == "InternalIP" && node.internal_ip.empty()) node.internal_ip = address;
       node.addresses.push_back(address);
+    }
+    const auto annotations = root["metadata"].StrMap("annotations");
+    if (auto it = annotations.find("nodeplane.io/vtep-mac"); it != annotations.end()) {
+      node.vtep_mac = it->second;
+    } else if (auto f = annotations.find("flannel.alpha.coreos.com/backend-data");
+               f != annotations.end()) {
+      // Flannel's vxlan backend publishes each node's VTEP MAC here: a Flannel node is a peer.
+      const Json data = Json::parse(f->second, nullptr, false);
+      if (data.is_object() && data.contains("VtepMAC") && data["VtepMAC"].is_string()) {
+        node.vtep_mac = data["VtepMAC"].get<std::string>();
+      }
+    }
+    if (!node.vtep_mac.empty() && !IsMac(node.vtep_mac)) {
+      root["metadata"]["annotations"].Fail("not a MAC address: \"" + node.vtep_mac + "\"");
     }
     JsonField spec = root["spec"];
     std::vector<std::string> cidrs = spec.StrList("podCIDRs");

@@ -322,6 +322,20 @@ TEST(TranslateNode, AddressesAndPodCidrs) {
             "Node n: spec.podCIDRs[0]: not a CIDR: \"10.244.2.0\"");
 }
 
+TEST(TranslateNode, VtepMacFromOurAnnotationOrFlannels) {
+  auto ours = NodeFromJson(Json::parse(R"({"metadata": {"name": "n",
+      "annotations": {"nodeplane.io/vtep-mac": "02:77:00:00:00:02"}}})"));
+  ASSERT_TRUE(ours.ok()) << ours.status();
+  EXPECT_EQ(ours->vtep_mac, "02:77:00:00:00:02");
+  auto flannel = NodeFromJson(Json::parse(R"({"metadata": {"name": "n", "annotations": {
+      "flannel.alpha.coreos.com/backend-data": "{\"VNI\":1,\"VtepMAC\":\"6e:2b:9c:11:22:33\"}"}}})"));
+  ASSERT_TRUE(flannel.ok()) << flannel.status();
+  EXPECT_EQ(flannel->vtep_mac, "6e:2b:9c:11:22:33");
+  EXPECT_EQ(NodeFromJson(Json::parse(R"({"metadata": {"name": "n",
+      "annotations": {"nodeplane.io/vtep-mac": "02:77"}}})")).status().message(),
+            "Node n: metadata.annotations: not a MAC address: \"02:77\"");
+}
+
 TEST(TranslateNamespace, LabelsIncludeTheMetadataNameLabel) {
   auto ns = NamespaceFromJson(Json::parse(R"({"metadata": {"name": "shop", "labels": {"team": "a"}}})"));
   ASSERT_TRUE(ns.ok()) << ns.status();
