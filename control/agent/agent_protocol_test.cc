@@ -579,6 +579,22 @@ TEST(KubeConfigTest, InClusterNeedsTheServiceEnvironment) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(KubeConfigTest, KubeconfigInlineDataAndToken) {
+  const auto path = std::filesystem::temp_directory_path() / ("np-kc-data-" + std::to_string(getpid()));
+  // "Q0EtUEVN" is base64 of "CA-PEM"; the context is chosen explicitly.
+  std::ofstream(path) << "current-context: other\n"
+      "clusters:\n- name: c\n  cluster: {server: 'https://10.0.0.1:6443', certificate-authority-data: Q0EtUEVN}\n"
+      "users:\n- name: u\n  user: {token: abc, tokenFile: /var/run/tok}\n"
+      "contexts:\n- name: mine\n  context: {cluster: c, user: u}\n- name: other\n  context: {cluster: x}\n";
+  auto c = KubeconfigFile(path.string(), "mine");
+  std::filesystem::remove(path);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->server, "https://10.0.0.1:6443");
+  EXPECT_EQ(c->ca_pem, "CA-PEM");
+  EXPECT_EQ(c->token, "abc");
+  EXPECT_EQ(c->token_file, "/var/run/tok");
+}
+
 TEST(KubeConfigTest, KubeconfigErrorsNameTheEntry) {
   const auto path = std::filesystem::temp_directory_path() / ("np-kc-" + std::to_string(getpid()));
   std::ofstream(path) << "current-context: x\ncontexts:\n- name: x\n  context: {cluster: missing}\n";

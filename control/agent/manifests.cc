@@ -116,6 +116,7 @@ void DeriveEndpointSlices(const std::map<std::string, Json>& service_json,
       }
     }
     if (selector.empty() || svc.type() == v1::EXTERNAL_NAME || have_slices.contains(key)) continue;
+    const bool publish_not_ready = j["spec"].value("publishNotReadyAddresses", false) == true;
     // Pods grouped by the ports they resolve to, as the endpoint controller groups them.
     std::map<std::vector<uint32_t>, std::vector<const v1::Pod*>> groups;
     for (const auto& [pod_key, pod] : set->objects.pods) {
@@ -142,7 +143,8 @@ void DeriveEndpointSlices(const std::map<std::string, Json>& service_json,
       }
       std::vector<std::string> names;
       for (const v1::Pod* pod : pods) {
-        const PodStatus st = pod_status.at(pod->key().namespace_() + "/" + pod->key().name());
+        PodStatus st = pod_status.at(pod->key().namespace_() + "/" + pod->key().name());
+        if (publish_not_ready) st = PodStatus{true, false};  // the endpoint controller's override
         v1::Endpoint* e = slice.add_endpoints();
         e->add_addresses(pod->ips(0));
         e->mutable_conditions()->set_ready(st.ready && !st.terminating);

@@ -137,6 +137,24 @@ items:
   EXPECT_FALSE(s9090.endpoints(0).conditions().serving());
 }
 
+TEST_F(ManifestTest, PublishNotReadyAddressesMakesEveryPodReady) {
+  const std::string path = Write("a.yaml", R"(
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec: {clusterIP: None, publishNotReadyAddresses: true, selector: {app: db}, ports: [{port: 5432}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, labels: {app: db}, annotations: {nodeplane.io/pod-ips: 10.244.1.9}}
+status: {conditions: [{type: Ready, status: "False"}]}
+)");
+  auto set = LoadManifests({path}, {});
+  ASSERT_TRUE(set.ok()) << set.status();
+  const v1::EndpointSlice& s = set->objects.endpoint_slices.at("default/db-manifest-0");
+  EXPECT_TRUE(s.endpoints(0).conditions().ready());
+}
+
 TEST_F(ManifestTest, PodsWithoutAddressTakeWhatNodeplanedHas) {
   const std::string path = Write("p.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: lab}\n");
   auto set = LoadManifests({path}, {{"lab/x", KnownPod{{"10.244.1.7"}, "node1"}}});
