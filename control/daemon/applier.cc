@@ -140,8 +140,23 @@ absl::StatusOr<uint64_t> Applier::Sync(NodeModel node, std::vector<PodModel> pod
 absl::StatusOr<uint64_t> Applier::Sync(NodeModel node, std::vector<PodModel> pods,
                                        std::vector<RemoteNodeModel> remote_nodes) {
   std::lock_guard lock(mu_);
+  return SyncLocked(std::move(node), std::move(pods), std::move(remote_nodes), nullptr);
+}
+
+absl::StatusOr<uint64_t> Applier::Sync(NodeModel node, std::vector<PodModel> pods,
+                                       std::vector<RemoteNodeModel> remote_nodes,
+                                       std::shared_ptr<const ServiceState> services) {
+  std::lock_guard lock(mu_);
+  return SyncLocked(std::move(node), std::move(pods), std::move(remote_nodes),
+                    std::move(services));
+}
+
+absl::StatusOr<uint64_t> Applier::SyncLocked(NodeModel node, std::vector<PodModel> pods,
+                                             std::vector<RemoteNodeModel> remote_nodes,
+                                             std::shared_ptr<const ServiceState> services) {
   DesiredState next;
   next.node = node;
+  next.services = std::move(services);
   next.attachments = state_.attachments;
   for (PodModel& pod : pods) {
     PodKey key = pod.key;

@@ -16,6 +16,7 @@
 #include "control/daemon/neighbor_cache.h"
 #include "control/daemon/pod_port.h"
 #include "control/model/desired_state.h"
+#include "control/model/service_model.h"
 #include "dataplane/core/neighbor_events.h"
 #include "dataplane/core/ports.h"
 #include "dataplane/core/published.h"
@@ -56,11 +57,23 @@ class Applier {
   absl::StatusOr<uint64_t> Sync(NodeModel node, std::vector<PodModel> pods);
   absl::StatusOr<uint64_t> Sync(NodeModel node, std::vector<PodModel> pods,
                                 std::vector<RemoteNodeModel> remote_nodes);
+  // Sync with Services and EndpointSlices (validated as a whole: ApplyServiceChange).
+  absl::StatusOr<uint64_t> Sync(NodeModel node, std::vector<PodModel> pods,
+                                std::vector<RemoteNodeModel> remote_nodes,
+                                std::shared_ptr<const ServiceState> services);
   absl::StatusOr<uint64_t> UpsertRemoteNodes(std::vector<RemoteNodeModel> nodes);
   // Unknown names are ignored. FAILED_PRECONDITION while pods still name the node.
   absl::StatusOr<uint64_t> DeleteRemoteNodes(const std::vector<std::string>& names);
   absl::StatusOr<std::pair<uint64_t, Attachment>> AttachPod(AttachRequest req);
   absl::StatusOr<uint64_t> DetachPod(const PodKey& key);
+  // Services and EndpointSlices (control/daemon/service_applier.cc). Upserts replace by key,
+  // deletes ignore unknown keys; a change that would make two Services claim one NodePort or
+  // VIP:port, or give a Service more backends than its tables hold, is rejected whole.
+  absl::StatusOr<uint64_t> UpsertServices(std::vector<ServiceModel> services);
+  absl::StatusOr<uint64_t> DeleteServices(const std::vector<ServiceKey>& keys);
+  absl::StatusOr<uint64_t> UpsertEndpointSlices(std::vector<EndpointSliceModel> slices);
+  absl::StatusOr<uint64_t> DeleteEndpointSlices(const std::vector<EndpointSliceKey>& keys);
+
   // Detaches every pod (shutdown): their interfaces disappear with their ports.
   void DetachAll();
 
@@ -86,6 +99,13 @@ class Applier {
 
  private:
   absl::StatusOr<uint64_t> CommitLocked(DesiredState next);
+  absl::StatusOr<uint64_t> SyncLocked(NodeModel node, std::vector<PodModel> pods,
+                                      std::vector<RemoteNodeModel> remote_nodes,
+                                      std::shared_ptr<const ServiceState> services);
+  absl::StatusOr<uint64_t> ChangeServicesLocked(std::vector<ServiceModel> upsert_services,
+                                                const std::vector<ServiceKey>& delete_services,
+                                                std::vector<EndpointSliceModel> upsert_slices,
+                                                const std::vector<EndpointSliceKey>& delete_slices);
   bool IsNextHopLocked(Ip4 ip) const;
   void ApplyFibSteps(const std::vector<FibStep>& steps);
   absl::Status ConfigureHostLocked(const NodeModel& node);

@@ -112,7 +112,8 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
 
   std::vector<std::unique_ptr<dp::Worker>> pool_of_workers;
   DaemonInfo info{.version = NP_VERSION, .hugepages = eal_info.hugepages, .uplink = opts.uplink,
-                  .host_interface = opts.host_iface == "none" ? "" : opts.host_iface};
+                  .host_interface = opts.host_iface == "none" ? "" : opts.host_iface,
+                  .node_port_range = opts.node_port_range};
   const dp::IdlePolicy idle{.max_sleep_us = opts.idle_sleep_us};
   for (uint16_t i = 0; i < workers; ++i) {
     pool_of_workers.push_back(std::make_unique<dp::Worker>(i, rcu, published, idle));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "control/daemon/pod_port.h"
+#include "control/model/service_model.h"
 #include "nodeplane/addr.h"
 
 namespace nodeplane::ctl {
@@ -22,6 +23,7 @@ struct DaemonOptions {
   uint32_t memory_mb = 256;
   uint32_t mbufs = 32767;            // every pod port pre-fills its rx rings from this pool
   bool no_huge = false;
+  NodePortRange node_port_range;      // --node-port-range
   std::vector<std::string> eal;       // extra EAL arguments
   // Static underlay neighbours (IP=MAC): remote VTEPs' MACs until ARP on the uplink learns them.
   std::vector<std::pair<Ip4, Mac>> neighbors;
