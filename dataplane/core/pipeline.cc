@@ -7,6 +7,7 @@
 #include "dataplane/stages/ip4_forward.h"
 #include "dataplane/stages/ip4_lookup.h"
 #include "dataplane/stages/port_tx.h"
+#include "dataplane/stages/svc_lb.h"
 #include "dataplane/stages/vxlan_decap.h"
 #include "dataplane/stages/vxlan_encap.h"
 
@@ -47,6 +48,8 @@ void RunPipeline(const Snapshot& snap, WorkerState& w, Burst& b) noexcept {
   Step<EthParseStage>(ctx, w, b);
   Step<VxlanDecapStage>(ctx, w, b);
   Step<ArpRespondStage>(ctx, w, b);
+  // ct_lookup goes here (conntrack: established packets skip the Service decision).
+  Step<SvcLbStage>(ctx, w, b);
   Step<Ip4LookupStage>(ctx, w, b);
   Step<Ip4ForwardStage>(ctx, w, b);
   Step<VxlanEncapStage>(ctx, w, b);

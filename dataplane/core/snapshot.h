@@ -17,6 +17,8 @@
 namespace nodeplane::dp {
 
 class NeighborEvents;
+class ServiceTable;
+class AffinityTable;
 
 inline constexpr uint16_t kMaxWorkers = 16;
 inline constexpr uint16_t kMaxWantedNeighbors = 256;
@@ -70,6 +72,11 @@ struct Snapshot {
   // Where they are reported; not owned (outlives every snapshot); nullptr: nowhere.
   // dp: enqueue only (multi-producer), ctl: sets it before publication.
   NeighborEvents* neighbor_events = nullptr;
+  // Services (dataplane/tables/service_table.h): long-lived like the Fib, updated per key by
+  // control; not owned. nullptr: no Services. dp: ro, ctl: sets it before publication.
+  const ServiceTable* services = nullptr;
+  // ClientIP affinity (dataplane/tables/affinity_table.h); not owned. dp: rw (lock-free), ctl: ro.
+  AffinityTable* affinity = nullptr;
 
   bool IsWantedNeighbor(uint32_t ip_be) const noexcept {
     return std::binary_search(wanted_neighbors.data(), wanted_neighbors.data() + wanted_neighbors_n,
