@@ -15,6 +15,8 @@
 #include "control/compile/snapshot_compiler.h"
 #include "control/daemon/neighbor_cache.h"
 #include "control/daemon/pod_port.h"
+#include "control/daemon/health_check_server.h"
+#include "control/daemon/service_installer.h"
 #include "control/model/desired_state.h"
 #include "control/model/service_model.h"
 #include "dataplane/core/neighbor_events.h"
@@ -91,6 +93,18 @@ class Applier {
   // snapshot published after this call carries it. Call before Start(); must outlive the Applier.
   void SetNeighborEvents(dp::NeighborEvents* events);
 
+  // Services (control/daemon/service_applier.cc): the long-lived service and affinity tables the
+  // snapshots point at, and where UDP conntrack entries to removed backends are flushed (not
+  // owned; must outlive the Applier's snapshots). Call before Start(); without tables, Services
+  // are stored but not programmed.
+  void SetServiceTables(dp::ServiceTable* table, dp::AffinityTable* affinity);
+  void SetConntrackFlusher(ConntrackFlusher* flusher);
+  // Where health-check node ports are served (not owned); every commit tells it the ports and
+  // local endpoint counts.
+  void SetHealthCheckServer(HealthCheckServer* server);
+  // The Services as installed (reads, tests): compiled entries and backends per Service.
+  std::map<ServiceKey, CompiledService> installed_services() const;
+
   DesiredState state() const;
   uint64_t generation() const;
   const RuntimePorts& runtime() const { return runtime_; }
@@ -99,6 +113,7 @@ class Applier {
 
  private:
   absl::StatusOr<uint64_t> CommitLocked(DesiredState next);
+  void UpdateHealthChecksLocked();
   absl::StatusOr<uint64_t> SyncLocked(NodeModel node, std::vector<PodModel> pods,
                                       std::vector<RemoteNodeModel> remote_nodes,
                                       std::shared_ptr<const ServiceState> services);
@@ -126,6 +141,8 @@ class Applier {
   FibRoutes fib_routes_;     // guarded by mu_: what the Fib holds
   std::function<void(uint64_t)> worker_ack_;  // guarded by mu_
   dp::NeighborEvents* neighbor_events_ = nullptr;  // guarded by mu_
+  ServiceInstaller services_;                      // guarded by mu_
+  HealthCheckServer* health_checks_ = nullptr;     // guarded by mu_
 };
 
 }  // namespace nodeplane::ctl

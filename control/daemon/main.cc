@@ -23,6 +23,8 @@
 #include "dataplane/core/neighbor_events.h"
 #include "dataplane/core/ports.h"
 #include "dataplane/core/worker.h"
+#include "dataplane/tables/affinity_table.h"
+#include "dataplane/tables/service_table.h"
 
 namespace nodeplane::ctl {
 namespace {
@@ -89,6 +91,11 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   // before `published` so that it outlives every snapshot referring to it.
   dp::Fib fib;
   if (!fib.Init(dp::Fib::Limits{}, rcu.qsbr(), &error)) return Fail(error);
+  // Services: long-lived like the Fib (dataplane/tables/service_table.h), outliving the snapshots.
+  dp::ServiceTable service_table;
+  if (!service_table.Init(opts.max_service_addresses, rcu.qsbr(), &error)) return Fail(error);
+  dp::AffinityTable affinity;
+  if (!affinity.Init(opts.affinity_slots, &error)) return Fail(error);
   dp::Published<dp::Snapshot> published(rcu);
   dp::Ports ports(pool, workers);
   RuntimePorts rt{.worker_count = workers};
@@ -104,6 +111,9 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   Applier applier(ports, published, rt, opts.host_iface, opts.pod_port, &fib);
   applier.SetNeighborEvents(neighbor_events.get());
   for (const auto& [ip, mac] : opts.neighbors) (void)applier.AddStaticNeighbor(ip, mac);
+  applier.SetServiceTables(&service_table, &affinity);
+  HealthCheckServer health_checks;
+  applier.SetHealthCheckServer(&health_checks);
   if (absl::Status s = applier.Start(); !s.ok()) return Fail(std::string(s.message()));
   if (!opts.node_name.empty()) {
     NodeModel node{.name = opts.node_name, .pod_gateway = *Ip4::Parse(kDefaultPodGateway)};

@@ -40,6 +40,14 @@ const std::map<std::string, Setter>& Setters() {
          if (r) o.node_port_range = *r;
          return r.has_value();
        }},
+      {"max-service-addresses",
+       [](DaemonOptions& o, const std::string& v) {
+         return ParseU32(v, &o.max_service_addresses) && o.max_service_addresses > 0;
+       }},
+      {"affinity-slots",
+       [](DaemonOptions& o, const std::string& v) {
+         return ParseU32(v, &o.affinity_slots) && o.affinity_slots > 0;
+       }},
       {"file-prefix",
        [](DaemonOptions& o, const std::string& v) { o.file_prefix = v; return !v.empty(); }},
       {"memory-mb",
@@ -161,6 +169,9 @@ std::string DaemonUsage() {
   --idle-sleep-us N      adaptive idle back-off up to N us (default 0: poll at full speed)
   --node-port-range A-B  NodePorts Services may use (default 30000-32767, as the apiserver's
                          --service-node-port-range)
+  --max-service-addresses N  Service addresses the service table holds: each VIP:port and each
+                         NodePort on each node address (default 65536)
+  --affinity-slots N     ClientIP session-affinity clients remembered at once (default 65536)
   --file-prefix NAME     EAL runtime-file prefix, unique per instance (default nodeplane)
   --memory-mb N          memory for packet buffers and tables (default 256)
   --mbufs N              packet buffers (default 32767)

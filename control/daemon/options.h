@@ -24,6 +24,8 @@ struct DaemonOptions {
   uint32_t mbufs = 32767;            // every pod port pre-fills its rx rings from this pool
   bool no_huge = false;
   NodePortRange node_port_range;      // --node-port-range
+  uint32_t max_service_addresses = 65536;  // service table keys (VIP:port, NodePort × address)
+  uint32_t affinity_slots = 65536;    // ClientIP affinity: clients remembered at once
   std::vector<std::string> eal;       // extra EAL arguments
   // Static underlay neighbours (IP=MAC): remote VTEPs' MACs until ARP on the uplink learns them.
   std::vector<std::pair<Ip4, Mac>> neighbors;
