@@ -57,15 +57,21 @@ absl::StatusOr<uint64_t> Applier::CommitLocked(DesiredState next) {
   if (snap == nullptr) return absl::ResourceExhaustedError("dataplane tables: " + error);
   snap->neighbor_events = neighbor_events_;
   snap->conntrack = conntrack_;
+  auto services = services_.MakePlan(next);
+  if (!services.ok()) return services.status();
+  snap->services = services_.table();
+  snap->affinity = services_.affinity();
   // Nothing below can fail: the new state is valid, its tables exist and its routes fit.
   const FibPlan plan = PlanFibUpdate(fib_routes_, wanted, slots_, *slots);
   ApplyFibSteps(plan.before_publish);
   if (plan.grace_before_publish) published_.rcu().Synchronize();
   published_.Publish(std::move(snap));
   ApplyFibSteps(plan.after_publish);
+  services_.Apply(std::move(*services));
   fib_routes_ = std::move(wanted);
   slots_ = std::move(*slots);
   state_ = std::move(next);
+  UpdateHealthChecksLocked();
   ++generation_;
   if (worker_ack_) worker_ack_(generation_);
   return generation_;
@@ -141,8 +147,24 @@ absl::StatusOr<uint64_t> Applier::Sync(NodeModel node, std::vector<PodModel> pod
 absl::StatusOr<uint64_t> Applier::Sync(NodeModel node, std::vector<PodModel> pods,
                                        std::vector<RemoteNodeModel> remote_nodes) {
   std::lock_guard lock(mu_);
+  return SyncLocked(std::move(node), std::move(pods), std::move(remote_nodes), nullptr);
+}
+
+absl::StatusOr<uint64_t> Applier::Sync(NodeModel node, std::vector<PodModel> pods,
+                                       std::vector<RemoteNodeModel> remote_nodes,
+                                       std::shared_ptr<const ServiceState> services) {
+  std::lock_guard lock(mu_);
+  return SyncLocked(std::move(node), std::move(pods), std::move(remote_nodes),
+                    std::move(services));
+}
+
+absl::StatusOr<uint64_t> Applier::SyncLocked(NodeModel node, std::vector<PodModel> pods,
+                                             std::vector<RemoteNodeModel> remote_nodes,
+                                             std::shared_ptr<const ServiceState> services) {
   DesiredState next;
   next.node = node;
+  next.services = std::move(services);
+  services_.MarkAllDirty();
   next.attachments = state_.attachments;
   for (PodModel& pod : pods) {
     PodKey key = pod.key;

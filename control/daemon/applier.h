@@ -15,7 +15,10 @@
 #include "control/compile/snapshot_compiler.h"
 #include "control/daemon/neighbor_cache.h"
 #include "control/daemon/pod_port.h"
+#include "control/daemon/health_check_server.h"
+#include "control/daemon/service_installer.h"
 #include "control/model/desired_state.h"
+#include "control/model/service_model.h"
 #include "dataplane/core/neighbor_events.h"
 #include "dataplane/core/ports.h"
 #include "dataplane/core/published.h"
@@ -56,11 +59,23 @@ class Applier {
   absl::StatusOr<uint64_t> Sync(NodeModel node, std::vector<PodModel> pods);
   absl::StatusOr<uint64_t> Sync(NodeModel node, std::vector<PodModel> pods,
                                 std::vector<RemoteNodeModel> remote_nodes);
+  // Sync with Services and EndpointSlices (validated as a whole: ApplyServiceChange).
+  absl::StatusOr<uint64_t> Sync(NodeModel node, std::vector<PodModel> pods,
+                                std::vector<RemoteNodeModel> remote_nodes,
+                                std::shared_ptr<const ServiceState> services);
   absl::StatusOr<uint64_t> UpsertRemoteNodes(std::vector<RemoteNodeModel> nodes);
   // Unknown names are ignored. FAILED_PRECONDITION while pods still name the node.
   absl::StatusOr<uint64_t> DeleteRemoteNodes(const std::vector<std::string>& names);
   absl::StatusOr<std::pair<uint64_t, Attachment>> AttachPod(AttachRequest req);
   absl::StatusOr<uint64_t> DetachPod(const PodKey& key);
+  // Services and EndpointSlices (control/daemon/service_applier.cc). Upserts replace by key,
+  // deletes ignore unknown keys; a change that would make two Services claim one NodePort or
+  // VIP:port, or give a Service more backends than its tables hold, is rejected whole.
+  absl::StatusOr<uint64_t> UpsertServices(std::vector<ServiceModel> services);
+  absl::StatusOr<uint64_t> DeleteServices(const std::vector<ServiceKey>& keys);
+  absl::StatusOr<uint64_t> UpsertEndpointSlices(std::vector<EndpointSliceModel> slices);
+  absl::StatusOr<uint64_t> DeleteEndpointSlices(const std::vector<EndpointSliceKey>& keys);
+
   // Detaches every pod (shutdown): their interfaces disappear with their ports.
   void DetachAll();
 
@@ -81,6 +96,18 @@ class Applier {
   // refers to it. nullptr: nothing is tracked. Call before Start().
   void SetConntrack(dp::Conntrack* conntrack);
 
+  // Services (control/daemon/service_applier.cc): the long-lived service and affinity tables the
+  // snapshots point at, and where UDP conntrack entries to removed backends are flushed (not
+  // owned; must outlive the Applier's snapshots). Call before Start(); without tables, Services
+  // are stored but not programmed.
+  void SetServiceTables(dp::ServiceTable* table, dp::AffinityTable* affinity);
+  void SetConntrackFlusher(ConntrackFlusher* flusher);
+  // Where health-check node ports are served (not owned); every commit tells it the ports and
+  // local endpoint counts.
+  void SetHealthCheckServer(HealthCheckServer* server);
+  // The Services as installed (reads, tests): compiled entries and backends per Service.
+  std::map<ServiceKey, CompiledService> installed_services() const;
+
   DesiredState state() const;
   uint64_t generation() const;
   const RuntimePorts& runtime() const { return runtime_; }
@@ -89,6 +116,14 @@ class Applier {
 
  private:
   absl::StatusOr<uint64_t> CommitLocked(DesiredState next);
+  void UpdateHealthChecksLocked();
+  absl::StatusOr<uint64_t> SyncLocked(NodeModel node, std::vector<PodModel> pods,
+                                      std::vector<RemoteNodeModel> remote_nodes,
+                                      std::shared_ptr<const ServiceState> services);
+  absl::StatusOr<uint64_t> ChangeServicesLocked(std::vector<ServiceModel> upsert_services,
+                                                const std::vector<ServiceKey>& delete_services,
+                                                std::vector<EndpointSliceModel> upsert_slices,
+                                                const std::vector<EndpointSliceKey>& delete_slices);
   bool IsNextHopLocked(Ip4 ip) const;
   void ApplyFibSteps(const std::vector<FibStep>& steps);
   absl::Status ConfigureHostLocked(const NodeModel& node);
@@ -110,6 +145,8 @@ class Applier {
   std::function<void(uint64_t)> worker_ack_;  // guarded by mu_
   dp::NeighborEvents* neighbor_events_ = nullptr;  // guarded by mu_
   dp::Conntrack* conntrack_ = nullptr;             // guarded by mu_
+  ServiceInstaller services_;                      // guarded by mu_
+  HealthCheckServer* health_checks_ = nullptr;     // guarded by mu_
 };
 
 }  // namespace nodeplane::ctl

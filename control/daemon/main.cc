@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "control/daemon/applier.h"
+#include "control/daemon/conntrack_flush.h"
 #include "control/daemon/conntrack_ager.h"
 #include "control/daemon/neighbor_resolver.h"
 #include "control/daemon/options.h"
@@ -24,6 +25,8 @@
 #include "dataplane/core/neighbor_events.h"
 #include "dataplane/core/ports.h"
 #include "dataplane/core/worker.h"
+#include "dataplane/tables/affinity_table.h"
+#include "dataplane/tables/service_table.h"
 
 namespace nodeplane::ctl {
 namespace {
@@ -96,6 +99,11 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   if (!conntrack.Init(dp::Conntrack::Limits{.entries = opts.conntrack_entries}, rcu.qsbr(),
                       &error))
     return Fail(error);
+  // Services: long-lived like the Fib (dataplane/tables/service_table.h), outliving the snapshots.
+  dp::ServiceTable service_table;
+  if (!service_table.Init(opts.max_service_addresses, rcu.qsbr(), &error)) return Fail(error);
+  dp::AffinityTable affinity;
+  if (!affinity.Init(opts.affinity_slots, &error)) return Fail(error);
   dp::Published<dp::Snapshot> published(rcu);
   dp::Ports ports(pool, workers);
   RuntimePorts rt{.worker_count = workers};
@@ -115,7 +123,12 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   Applier applier(ports, published, rt, opts.host_iface, opts.pod_port, &fib);
   applier.SetNeighborEvents(neighbor_events.get());
   applier.SetConntrack(&conntrack);
+  ConntrackTableFlusher udp_flusher(conntrack);  // UDP entries to removed Service backends
+  applier.SetConntrackFlusher(&udp_flusher);
   for (const auto& [ip, mac] : opts.neighbors) (void)applier.AddStaticNeighbor(ip, mac);
+  applier.SetServiceTables(&service_table, &affinity);
+  HealthCheckServer health_checks;
+  applier.SetHealthCheckServer(&health_checks);
   if (absl::Status s = applier.Start(); !s.ok()) return Fail(std::string(s.message()));
   if (!opts.node_name.empty()) {
     NodeModel node{.name = opts.node_name, .pod_gateway = *Ip4::Parse(kDefaultPodGateway)};
@@ -125,7 +138,7 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   std::vector<std::unique_ptr<dp::Worker>> pool_of_workers;
   DaemonInfo info{.version = NP_VERSION, .hugepages = eal_info.hugepages, .uplink = opts.uplink,
                   .host_interface = opts.host_iface == "none" ? "" : opts.host_iface,
-                  .conntrack = &conntrack};
+                  .node_port_range = opts.node_port_range, .conntrack = &conntrack};
   const dp::IdlePolicy idle{.max_sleep_us = opts.idle_sleep_us};
   for (uint16_t i = 0; i < workers; ++i) {
     pool_of_workers.push_back(std::make_unique<dp::Worker>(i, rcu, published, idle));

@@ -34,6 +34,20 @@ const std::map<std::string, Setter>& Setters() {
       {"lcores", [](DaemonOptions& o, const std::string& v) { o.lcores = v; return !v.empty(); }},
       {"idle-sleep-us",
        [](DaemonOptions& o, const std::string& v) { return ParseU32(v, &o.idle_sleep_us); }},
+      {"node-port-range",
+       [](DaemonOptions& o, const std::string& v) {
+         const auto r = NodePortRange::Parse(v);
+         if (r) o.node_port_range = *r;
+         return r.has_value();
+       }},
+      {"max-service-addresses",
+       [](DaemonOptions& o, const std::string& v) {
+         return ParseU32(v, &o.max_service_addresses) && o.max_service_addresses > 0;
+       }},
+      {"affinity-slots",
+       [](DaemonOptions& o, const std::string& v) {
+         return ParseU32(v, &o.affinity_slots) && o.affinity_slots > 0;
+       }},
       {"file-prefix",
        [](DaemonOptions& o, const std::string& v) { o.file_prefix = v; return !v.empty(); }},
       {"memory-mb",
@@ -158,6 +172,11 @@ std::string DaemonUsage() {
   --lcores LIST          EAL lcores; every one runs a worker, the first also the main thread
                          (default 0)
   --idle-sleep-us N      adaptive idle back-off up to N us (default 0: poll at full speed)
+  --node-port-range A-B  NodePorts Services may use (default 30000-32767, as the apiserver's
+                         --service-node-port-range)
+  --max-service-addresses N  Service addresses the service table holds: each VIP:port and each
+                         NodePort on each node address (default 65536)
+  --affinity-slots N     ClientIP session-affinity clients remembered at once (default 65536)
   --file-prefix NAME     EAL runtime-file prefix, unique per instance (default nodeplane)
   --memory-mb N          memory for packet buffers and tables (default 256)
   --mbufs N              packet buffers (default 32767)

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "control/daemon/pod_port.h"
+#include "control/model/service_model.h"
 #include "nodeplane/addr.h"
 
 namespace nodeplane::ctl {
@@ -25,6 +26,9 @@ struct DaemonOptions {
   // largest that keeps it at 154 bytes per connection).
   uint32_t conntrack_entries = 258048;
   bool no_huge = false;
+  NodePortRange node_port_range;      // --node-port-range
+  uint32_t max_service_addresses = 65536;  // service table keys (VIP:port, NodePort × address)
+  uint32_t affinity_slots = 65536;    // ClientIP affinity: clients remembered at once
   std::vector<std::string> eal;       // extra EAL arguments
   // Static underlay neighbours (IP=MAC): remote VTEPs' MACs until ARP on the uplink learns them.
   std::vector<std::pair<Ip4, Mac>> neighbors;

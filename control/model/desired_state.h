@@ -5,6 +5,7 @@
 #include <compare>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,8 @@
 #include "nodeplane/addr.h"
 
 namespace nodeplane::ctl {
+
+struct ServiceState;  // control/model/service_model.h
 
 struct PodKey {
   std::string ns;
@@ -91,6 +94,9 @@ struct DesiredState {
   std::map<PodKey, PodModel> pods;
   std::map<PodKey, Attachment> attachments;
   std::map<std::string, RemoteNodeModel> remote_nodes;  // by name
+  // Services and EndpointSlices (control/model/service_model.h): immutable, shared by copies of
+  // the state and replaced whole when they change; nullptr: none.
+  std::shared_ptr<const ServiceState> services;
 
   // Whole-state invariants, checked on a candidate before it replaces the running state:
   // unique pod addresses, pods on a known node (this one or a remote one), attached pods inside

@@ -135,8 +135,6 @@ grpc::Status NodeplaneService::SyncState(grpc::ServerContext*, const v1::SyncSta
                                          v1::WriteReply* reply) {
   const v1::State& s = req->state();
   if (s.namespaces_size() > 0) return Unimplemented("state.namespaces: Namespaces");
-  if (s.services_size() > 0) return Unimplemented("state.services: Services");
-  if (s.endpoint_slices_size() > 0) return Unimplemented("state.endpoint_slices: EndpointSlices");
   if (s.network_policies_size() > 0) {
     return Unimplemented("state.network_policies: NetworkPolicies");
   }
@@ -146,7 +144,11 @@ grpc::Status NodeplaneService::SyncState(grpc::ServerContext*, const v1::SyncSta
   if (!pods.ok()) return ToGrpc(pods.status());
   auto remote = RemoteNodesFromProto(s.remote_nodes(), "state.remote_nodes");
   if (!remote.ok()) return ToGrpc(remote.status());
-  return Reply(applier_.Sync(std::move(*node), std::move(*pods), std::move(*remote)), reply);
+  auto services = ServiceStateFromProto(s);
+  if (!services.ok()) return ToGrpc(services.status());
+  return Reply(applier_.Sync(std::move(*node), std::move(*pods), std::move(*remote),
+                             std::move(*services)),
+               reply);
 }
 
 grpc::Status NodeplaneService::UpsertNamespaces(grpc::ServerContext*,
@@ -159,24 +161,8 @@ grpc::Status NodeplaneService::DeleteNamespaces(grpc::ServerContext*,
                                                 v1::WriteReply*) {
   return Unimplemented("Namespaces");
 }
-grpc::Status NodeplaneService::UpsertServices(grpc::ServerContext*,
-                                              const v1::UpsertServicesRequest*, v1::WriteReply*) {
-  return Unimplemented("Services");
-}
-grpc::Status NodeplaneService::DeleteServices(grpc::ServerContext*,
-                                              const v1::DeleteServicesRequest*, v1::WriteReply*) {
-  return Unimplemented("Services");
-}
-grpc::Status NodeplaneService::UpsertEndpointSlices(grpc::ServerContext*,
-                                                    const v1::UpsertEndpointSlicesRequest*,
-                                                    v1::WriteReply*) {
-  return Unimplemented("EndpointSlices");
-}
-grpc::Status NodeplaneService::DeleteEndpointSlices(grpc::ServerContext*,
-                                                    const v1::DeleteEndpointSlicesRequest*,
-                                                    v1::WriteReply*) {
-  return Unimplemented("EndpointSlices");
-}
+// UpsertServices, DeleteServices, UpsertEndpointSlices, DeleteEndpointSlices:
+// control/server/nodeplane_service_services.cc.
 grpc::Status NodeplaneService::UpsertNetworkPolicies(grpc::ServerContext*,
                                                      const v1::UpsertNetworkPoliciesRequest*,
                                                      v1::WriteReply*) {
@@ -216,6 +202,7 @@ grpc::Status NodeplaneService::GetState(grpc::ServerContext*, const v1::GetState
   for (const auto& [name, node] : state.remote_nodes) {
     *reply->add_remote_nodes() = RemoteNodeToProto(node);
   }
+  AddServicesToState(state, reply);
   return grpc::Status::OK;
 }
 

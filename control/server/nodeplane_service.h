@@ -17,6 +17,7 @@ struct DaemonInfo {
   std::string uplink;
   std::string host_interface;
   std::vector<WorkerRef> workers;
+  NodePortRange node_port_range;  // --node-port-range
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   // The process's conntrack table (outlives the service); nullptr: none.
   dp::Conntrack* conntrack = nullptr;
@@ -69,6 +70,10 @@ class NodeplaneService final : public v1::Nodeplane::Service {
                               v1::FlushConntrackReply*) override;
 
  private:
+  // Services and EndpointSlices of a sync, checked as a whole (nodeplane_service_services.cc).
+  absl::StatusOr<std::shared_ptr<const ServiceState>> ServiceStateFromProto(const v1::State& s) const;
+  static void AddServicesToState(const DesiredState& state, v1::State* reply);
+
   Applier& applier_;
   const DaemonInfo info_;
 };

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -252,10 +253,6 @@ TEST_F(ApiTest, DetachOfUnattachedPodIsNotFound) {
 
 TEST_F(ApiTest, KindsNotImplementedYetAreUnimplementedNotIgnored) {
   v1::WriteReply reply;
-  v1::UpsertServicesRequest svc;
-  svc.add_services()->mutable_key()->set_name("web");
-  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertServices, svc, &reply),
-                 grpc::StatusCode::UNIMPLEMENTED, "Services");
   v1::UpsertNetworkPoliciesRequest pol;
   pol.add_network_policies();
   ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertNetworkPolicies, pol, &reply),
@@ -314,6 +311,219 @@ TEST_F(ApiTest, TruncatedRequestBytesAreRefusedAndChangeNothing) {
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.error_code(), grpc::StatusCode::UNIMPLEMENTED) << "the method exists; the bytes are bad";
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(before_, State()));
+}
+
+// Services and EndpointSlices.
+
+v1::Service* AddService(v1::UpsertServicesRequest& req, const std::string& name,
+                        const std::string& vip, uint32_t port, v1::ServiceType type = v1::CLUSTER_IP,
+                        uint32_t node_port = 0, v1::Protocol proto = v1::TCP) {
+  v1::Service* s = req.add_services();
+  s->mutable_key()->set_namespace_("default");
+  s->mutable_key()->set_name(name);
+  s->set_type(type);
+  s->add_cluster_ips(vip);
+  v1::ServicePort* p = s->add_ports();
+  p->set_protocol(proto);
+  p->set_port(port);
+  p->set_target_port_number(8080);
+  p->set_node_port(node_port);
+  return s;
+}
+
+v1::EndpointSlice* AddSlice(v1::UpsertEndpointSlicesRequest& req, const std::string& name,
+                            const std::string& service, const std::vector<std::string>& ips) {
+  v1::EndpointSlice* s = req.add_endpoint_slices();
+  s->mutable_key()->set_namespace_("default");
+  s->mutable_key()->set_name(name);
+  s->set_service_name(service);
+  s->set_address_type("IPv4");
+  for (const std::string& ip : ips) {
+    v1::Endpoint* e = s->add_endpoints();
+    e->add_addresses(ip);
+    e->mutable_conditions()->set_ready(true);
+    e->mutable_conditions()->set_serving(true);
+    e->set_node_name("node1");
+  }
+  v1::EndpointPort* p = s->add_ports();
+  p->set_protocol(v1::TCP);
+  p->set_port(8080);
+  return s;
+}
+
+TEST_F(ApiTest, ServicesAndSlicesAreStoredReadBackAndDeleted) {
+  v1::WriteReply reply;
+  v1::UpsertServicesRequest svc;
+  AddService(svc, "web", "10.96.0.10", 80, v1::NODE_PORT, 30080);
+  v1::Service* ext = svc.add_services();  // ExternalName: stored, never programmed
+  ext->mutable_key()->set_namespace_("default");
+  ext->mutable_key()->set_name("ext");
+  ext->set_type(v1::EXTERNAL_NAME);
+  v1::Service* headless = AddService(svc, "hl", "None", 80);
+  headless->mutable_ports(0)->clear_target_port_number();
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertServices, svc, &reply).ok());
+  EXPECT_EQ(published_->Get()->generation, reply.generation());
+  v1::UpsertEndpointSlicesRequest eps;
+  AddSlice(eps, "web-abc", "web", {"10.244.1.2", "10.244.2.7"});
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertEndpointSlices, eps, &reply).ok());
+
+  v1::State st = State();
+  ASSERT_EQ(st.services_size(), 3);
+  const v1::Service& web = st.services(2);  // key order: ext, hl, web
+  EXPECT_EQ(web.key().name(), "web");
+  EXPECT_EQ(web.ports(0).node_port(), 30080u);
+  EXPECT_EQ(web.cluster_ips(0), "10.96.0.10");
+  EXPECT_EQ(st.services(1).cluster_ips(0), "None");
+  EXPECT_EQ(st.services(1).ports(0).target_port_number(), 80u) << "targetPort defaults to port";
+  ASSERT_EQ(st.endpoint_slices_size(), 1);
+  EXPECT_EQ(st.endpoint_slices(0).endpoints_size(), 2);
+
+  v1::DeleteServicesRequest del;
+  *del.add_keys() = web.key();
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::DeleteServices, del, &reply).ok());
+  v1::DeleteEndpointSlicesRequest dels;
+  *dels.add_keys() = st.endpoint_slices(0).key();
+  dels.add_keys()->set_name("never-existed");  // unknown keys are ignored
+  dels.mutable_keys(1)->set_namespace_("default");
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::DeleteEndpointSlices, dels, &reply).ok());
+  st = State();
+  EXPECT_EQ(st.services_size(), 2);
+  EXPECT_EQ(st.endpoint_slices_size(), 0);
+}
+
+TEST_F(ApiTest, InvalidServiceFieldsAreNamed) {
+  v1::WriteReply reply;
+  struct Case {
+    std::function<void(v1::Service*)> spoil;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::Service* s) { s->mutable_ports(0)->set_port(0); }, "services[1].ports[0].port"},
+      {[](v1::Service* s) { s->mutable_ports(0)->set_port(70000); }, "services[1].ports[0].port"},
+      {[](v1::Service* s) { s->mutable_ports(0)->set_protocol(static_cast<v1::Protocol>(9)); },
+       "services[1].ports[0].protocol"},
+      {[](v1::Service* s) { s->mutable_ports(0)->set_target_port_name("Not A Name"); },
+       "services[1].ports[0].target_port_name"},
+      {[](v1::Service* s) { s->set_type(v1::NODE_PORT); s->mutable_ports(0)->set_node_port(29999); },
+       "services[1].ports[0].node_port: 29999 outside the NodePort range 30000-32767"},
+      {[](v1::Service* s) { s->set_type(v1::NODE_PORT); }, "services[1].ports[0].node_port"},
+      {[](v1::Service* s) { s->mutable_ports(0)->set_node_port(30001); },
+       "services[1].ports[0].node_port"},  // a ClusterIP Service has none
+      {[](v1::Service* s) { s->set_cluster_ips(0, "10.96.0.300"); }, "services[1].cluster_ips[0]"},
+      {[](v1::Service* s) { s->add_external_ips("nope"); }, "services[1].external_ips[0]"},
+      {[](v1::Service* s) { s->add_load_balancer_source_ranges("10.0.0.0/33"); },
+       "services[1].load_balancer_source_ranges[0]"},
+      {[](v1::Service* s) { s->mutable_client_ip_affinity()->set_timeout_seconds(86401); },
+       "services[1].client_ip_affinity.timeout_seconds"},
+      {[](v1::Service* s) { s->mutable_ports(0)->set_name("http"); *s->add_ports() = s->ports(0); },
+       "services[1].ports[1].name"},
+      {[](v1::Service* s) { *s->add_ports() = s->ports(0); }, "services[1].ports[0].name"},
+      {[](v1::Service* s) { s->mutable_key()->set_name("Web_1"); }, "services[1].key.name"},
+      {[](v1::Service* s) { s->set_health_check_node_port(31000); },
+       "services[1].health_check_node_port"},
+  };
+  for (const Case& c : cases) {
+    v1::UpsertServicesRequest req;
+    AddService(req, "ok", "10.96.0.9", 80);
+    c.spoil(AddService(req, "web", "10.96.0.10", 80));
+    ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertServices, req, &reply),
+                   grpc::StatusCode::INVALID_ARGUMENT, c.field);
+  }
+}
+
+TEST_F(ApiTest, NodePortCollisionsAndDuplicateVipsAreRejectedWhole) {
+  v1::WriteReply reply;
+  v1::UpsertServicesRequest first;
+  AddService(first, "a", "10.96.0.10", 80, v1::NODE_PORT, 30080, v1::TCP);
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertServices, first, &reply).ok());
+  before_ = State();
+
+  // The same NodePort number and protocol on another Service.
+  v1::UpsertServicesRequest clash;
+  AddService(clash, "fine", "10.96.0.12", 80);
+  AddService(clash, "b", "10.96.0.11", 80, v1::NODE_PORT, 30080, v1::TCP);
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertServices, clash, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "services[1].ports[0].node_port");
+  // The same ClusterIP:port/protocol.
+  v1::UpsertServicesRequest dup_vip;
+  AddService(dup_vip, "c", "10.96.0.10", 80);
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertServices, dup_vip, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "services[0].cluster_ips[0]");
+  // An external IP two Services claim on one port, within one request.
+  v1::UpsertServicesRequest dup_ext;
+  AddService(dup_ext, "d", "10.96.0.20", 80)->add_external_ips("203.0.113.250");
+  AddService(dup_ext, "e", "10.96.0.21", 80)->add_external_ips("203.0.113.250");
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertServices, dup_ext, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "services[1].external_ips[0]");
+
+  // TCP, UDP and SCTP may share a number; replacing a Service may keep its own NodePort.
+  v1::UpsertServicesRequest share;
+  AddService(share, "udp", "10.96.0.30", 53, v1::NODE_PORT, 30080, v1::UDP);
+  AddService(share, "sctp", "10.96.0.31", 53, v1::NODE_PORT, 30080, v1::SCTP);
+  AddService(share, "a", "10.96.0.10", 80, v1::NODE_PORT, 30080, v1::TCP);
+  EXPECT_TRUE(Call(&v1::Nodeplane::Stub::UpsertServices, share, &reply).ok());
+  // A Service the proxy ignores claims nothing.
+  v1::UpsertServicesRequest ignored;
+  (*AddService(ignored, "other-proxy", "10.96.0.10", 80)
+        ->mutable_labels())["service.kubernetes.io/service-proxy-name"] = "foo";
+  EXPECT_TRUE(Call(&v1::Nodeplane::Stub::UpsertServices, ignored, &reply).ok());
+}
+
+TEST_F(ApiTest, InvalidEndpointSlicesAreNamed) {
+  v1::WriteReply reply;
+  {
+    v1::UpsertEndpointSlicesRequest req;
+    AddSlice(req, "s1", "web", {"10.244.1.2", "10.244.1.999"});
+    ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertEndpointSlices, req, &reply),
+                   grpc::StatusCode::INVALID_ARGUMENT, "endpoint_slices[0].endpoints[1].addresses[0]");
+  }
+  {
+    v1::UpsertEndpointSlicesRequest req;
+    AddSlice(req, "s1", "web", {"fd00::1"});
+    ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertEndpointSlices, req, &reply),
+                   grpc::StatusCode::UNIMPLEMENTED, "endpoint_slices[0].endpoints[0].addresses[0]");
+  }
+  {
+    v1::UpsertEndpointSlicesRequest req;
+    AddSlice(req, "s1", "web", {"10.244.1.2"})->mutable_ports(0)->set_port(0);
+    ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertEndpointSlices, req, &reply),
+                   grpc::StatusCode::INVALID_ARGUMENT, "endpoint_slices[0].ports[0].port");
+  }
+  {
+    // More backends than a Service's table holds, over several slices: rejected whole.
+    v1::UpsertEndpointSlicesRequest req;
+    for (int s = 0; s < 5; ++s) {
+      std::vector<std::string> ips;
+      for (int i = 0; i < 1000; ++i) {
+        ips.push_back("10." + std::to_string(100 + s) + "." + std::to_string(i / 250) + "." +
+                      std::to_string(1 + i % 250));
+      }
+      AddSlice(req, "big-" + std::to_string(s), "web", ips);
+    }
+    ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertEndpointSlices, req, &reply),
+                   grpc::StatusCode::INVALID_ARGUMENT, "endpoint_slices[0].endpoints");
+  }
+}
+
+TEST_F(ApiTest, SyncStateCarriesServicesAndChecksThemWhole) {
+  v1::WriteReply reply;
+  v1::SyncStateRequest sync;
+  *sync.mutable_state()->mutable_node() = before_.node();
+  *sync.mutable_state()->mutable_pods() = before_.pods();
+  v1::UpsertServicesRequest svcs;
+  AddService(svcs, "a", "10.96.0.10", 80, v1::NODE_PORT, 30080);
+  AddService(svcs, "b", "10.96.0.11", 80, v1::NODE_PORT, 30080);
+  *sync.mutable_state()->mutable_services() = svcs.services();
+  ExpectRejected(Call(&v1::Nodeplane::Stub::SyncState, sync, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "state.services[1].ports[0].node_port");
+  sync.mutable_state()->mutable_services(1)->mutable_ports(0)->set_node_port(30081);
+  v1::UpsertEndpointSlicesRequest eps;
+  AddSlice(eps, "a-1", "a", {"10.244.1.2"});
+  *sync.mutable_state()->mutable_endpoint_slices() = eps.endpoint_slices();
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::SyncState, sync, &reply).ok());
+  const v1::State st = State();
+  EXPECT_EQ(st.services_size(), 2);
+  EXPECT_EQ(st.endpoint_slices_size(), 1);
 }
 
 }  // namespace

@@ -61,6 +61,7 @@ v1::Stats ReadStats(const DesiredState& state, const RuntimePorts& runtime,
   }
   for (uint8_t r = 0; r < kDropReasonCount; ++r) {
     const auto reason = static_cast<DropReason>(r);
+    if (DropReasonName(reason) == "unknown") continue;  // a number reserved but not (yet) used
     v1::DropCount* d = out.add_drops();
     d->set_reason(static_cast<v1::DropReason>(r));
     d->set_name(std::string(DropReasonName(reason)));

@@ -11,6 +11,7 @@
 #include "dataplane/stages/ip4_lookup.h"
 #include "dataplane/stages/nat_rewrite.h"
 #include "dataplane/stages/port_tx.h"
+#include "dataplane/stages/svc_lb.h"
 #include "dataplane/stages/vxlan_decap.h"
 #include "dataplane/stages/vxlan_encap.h"
 
@@ -87,7 +88,7 @@ void RunPipeline(const Snapshot& snap, WorkerState& w, Burst& b) noexcept {
   Step<VxlanDecapStage>(ctx, w, b);
   Step<ArpRespondStage>(ctx, w, b);
   Step<CtLookupStage>(ctx, w, b);
-  // svc_lb goes here (Services: decides meta.xlate_*).
+  Step<SvcLbStage>(ctx, w, b);
   // policy goes here (NetworkPolicy: after DNAT, before SNAT).
   Step<CtCommitStage>(ctx, w, b);
   Step<NatRewriteStage>(ctx, w, b);

@@ -18,6 +18,8 @@
 namespace nodeplane::dp {
 
 class NeighborEvents;
+class ServiceTable;
+class AffinityTable;
 
 inline constexpr uint16_t kMaxWorkers = 16;
 inline constexpr uint16_t kMaxWantedNeighbors = 256;
@@ -77,6 +79,11 @@ struct Snapshot {
   // The NetworkPolicy generation: entries admitted under another one are re-checked by the policy
   // stage (DESIGN §5). 0 until NetworkPolicy is compiled.
   uint32_t policy_generation = 0;
+  // Services (dataplane/tables/service_table.h): long-lived like the Fib, updated per key by
+  // control; not owned. nullptr: no Services. dp: ro, ctl: sets it before publication.
+  const ServiceTable* services = nullptr;
+  // ClientIP affinity (dataplane/tables/affinity_table.h); not owned. dp: rw (lock-free), ctl: ro.
+  AffinityTable* affinity = nullptr;
 
   bool IsWantedNeighbor(uint32_t ip_be) const noexcept {
     return std::binary_search(wanted_neighbors.data(), wanted_neighbors.data() + wanted_neighbors_n,

@@ -22,6 +22,7 @@
 #include "dataplane/stages/ip4_forward.h"
 #include "dataplane/stages/ip4_lookup.h"
 #include "dataplane/stages/nat_rewrite.h"
+#include "dataplane/stages/svc_lb.h"
 #include "dataplane/stages/vxlan_decap.h"
 #include "dataplane/stages/vxlan_encap.h"
 #include "dataplane/testing/packet_builder.h"
@@ -32,8 +33,8 @@ namespace nodeplane::dp::testing {
 // The order of dataplane/core/pipeline.cc's RunPipeline (pipeline_test.cc checks the two agree by
 // running the same frames through both).
 using PipelineStages =
-    std::tuple<EthParseStage, VxlanDecapStage, ArpRespondStage, CtLookupStage, CtCommitStage,
-               NatRewriteStage, Ip4LookupStage, Ip4ForwardStage, VxlanEncapStage,
+    std::tuple<EthParseStage, VxlanDecapStage, ArpRespondStage, CtLookupStage, SvcLbStage,
+               CtCommitStage, NatRewriteStage, Ip4LookupStage, Ip4ForwardStage, VxlanEncapStage,
                HostExceptionStage>;
 
 struct Input {

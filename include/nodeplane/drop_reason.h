@@ -11,11 +11,15 @@ enum class DropReason : uint8_t {
 #undef NP_DROP_REASON
 };
 
-inline constexpr uint8_t kDropReasonCount = 0
-#define NP_DROP_REASON(num, cpp, proto, metric, text) +1
+// One more than the highest number: counters are indexed by number, and numbers are reserved in
+// blocks per area, so some below it are unused ("unknown").
+inline constexpr uint8_t kDropReasonCount = [] {
+  int top = -1;
+#define NP_DROP_REASON(num, cpp, proto, metric, text) top = (num) > top ? (num) : top;
 #include "nodeplane/drop_reasons.def"
 #undef NP_DROP_REASON
-    ;
+  return static_cast<uint8_t>(top + 1);
+}();
 
 // Metric-style name ("ip4_bad_checksum"); "unknown" for numbers not in the table.
 constexpr std::string_view DropReasonName(DropReason r) {

@@ -1,0 +1,106 @@
+// The Applier's Services and EndpointSlices: each change builds the next ServiceState whole
+// (control/model/service_from_proto.h ApplyServiceChange checks it) and commits it like any other.
+#include "control/daemon/applier.h"
+#include "control/model/service_from_proto.h"
+
+#include <cstdio>
+#include <set>
+
+namespace nodeplane::ctl {
+
+absl::StatusOr<uint64_t> Applier::ChangeServicesLocked(
+    std::vector<ServiceModel> upsert_services, const std::vector<ServiceKey>& delete_services,
+    std::vector<EndpointSliceModel> upsert_slices,
+    const std::vector<EndpointSliceKey>& delete_slices) {
+  static const ServiceState kNone;
+  const ServiceState& current = state_.services ? *state_.services : kNone;
+  // The Services this touches: their own keys, and the owners of the slices (old and new).
+  std::vector<ServiceKey> touched = delete_services;
+  for (const ServiceModel& s : upsert_services) touched.push_back(s.key);
+  for (const EndpointSliceModel& s : upsert_slices) touched.push_back({s.key.ns, s.service_name});
+  for (const EndpointSliceKey& k : delete_slices) {
+    if (auto it = current.slices.find(k); it != current.slices.end()) {
+      touched.push_back({k.ns, it->second.service_name});
+    }
+  }
+  for (const EndpointSliceModel& s : upsert_slices) {
+    if (auto it = current.slices.find(s.key); it != current.slices.end()) {
+      touched.push_back({s.key.ns, it->second.service_name});  // a slice moved to another Service
+    }
+  }
+  auto services = ApplyServiceChange(current, false, std::move(upsert_services), delete_services,
+                                     std::move(upsert_slices), delete_slices, "services",
+                                     "endpoint_slices");
+  if (!services.ok()) return services.status();
+  for (const ServiceKey& k : touched) services_.MarkDirty(k);
+  DesiredState next = state_;
+  next.services = std::make_shared<const ServiceState>(std::move(*services));
+  return CommitLocked(std::move(next));
+}
+
+void Applier::SetServiceTables(dp::ServiceTable* table, dp::AffinityTable* affinity) {
+  std::lock_guard lock(mu_);
+  services_.SetTables(table, affinity);
+  services_.MarkAllDirty();
+}
+
+void Applier::SetConntrackFlusher(ConntrackFlusher* flusher) {
+  std::lock_guard lock(mu_);
+  services_.SetFlusher(flusher);
+}
+
+void Applier::SetHealthCheckServer(HealthCheckServer* server) {
+  std::lock_guard lock(mu_);
+  health_checks_ = server;
+}
+
+// kube-proxy's count: this node's ready endpoints of the Service (terminating ones do not count,
+// so a node whose only local endpoints are terminating answers 503).
+void Applier::UpdateHealthChecksLocked() {
+  if (health_checks_ == nullptr) return;
+  std::vector<HealthCheckServer::Entry> entries;
+  if (state_.services) {
+    for (const auto& [key, svc] : state_.services->services) {
+      if (svc.health_check_node_port == 0 || !svc.Proxied()) continue;
+      std::set<Ip4> local;
+      for (const EndpointSliceModel* s : state_.services->SlicesOf(key)) {
+        for (const EndpointModel& e : s->endpoints) {
+          if (s->ipv4 && e.ready && state_.node && e.node_name == state_.node->name) {
+            local.insert(e.address);
+          }
+        }
+      }
+      entries.push_back({key, svc.health_check_node_port, static_cast<uint32_t>(local.size())});
+    }
+  }
+  if (absl::Status s = health_checks_->Update(entries); !s.ok()) {
+    std::fprintf(stderr, "nodeplaned: %s\n", std::string(s.message()).c_str());
+  }
+}
+
+std::map<ServiceKey, CompiledService> Applier::installed_services() const {
+  std::lock_guard lock(mu_);
+  return services_.installed();
+}
+
+absl::StatusOr<uint64_t> Applier::UpsertServices(std::vector<ServiceModel> services) {
+  std::lock_guard lock(mu_);
+  return ChangeServicesLocked(std::move(services), {}, {}, {});
+}
+
+absl::StatusOr<uint64_t> Applier::DeleteServices(const std::vector<ServiceKey>& keys) {
+  std::lock_guard lock(mu_);
+  return ChangeServicesLocked({}, keys, {}, {});
+}
+
+absl::StatusOr<uint64_t> Applier::UpsertEndpointSlices(std::vector<EndpointSliceModel> slices) {
+  std::lock_guard lock(mu_);
+  return ChangeServicesLocked({}, {}, std::move(slices), {});
+}
+
+absl::StatusOr<uint64_t> Applier::DeleteEndpointSlices(const std::vector<EndpointSliceKey>& keys) {
+  std::lock_guard lock(mu_);
+  return ChangeServicesLocked({}, {}, {}, keys);
+}
+
+}  // namespace nodeplane::ctl

@@ -1,0 +1,72 @@
+// ServiceInstaller: keeps the long-lived service table (dataplane/tables/service_table.h) equal to
+// the desired Services, Service by Service. A commit first plans — recompiles only the Services
+// marked changed (plus those whose named ports depend on pods), diffs their keys against what is
+// installed, checks the result fits — and, once the snapshot is published, applies the plan:
+// deletes, one grace period, sets, one grace period, then flushes conntrack's UDP entries to
+// backends that disappeared. Planning can fail and changes nothing; applying cannot fail.
+// Control thread only (the Applier's lock).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "control/compile/service_compile.h"
+#include "control/daemon/conntrack_flush.h"
+#include "control/model/desired_state.h"
+#include "control/model/service_model.h"
+#include "dataplane/tables/affinity_table.h"
+#include "dataplane/tables/service_table.h"
+
+namespace nodeplane::ctl {
+
+class ServiceInstaller {
+ public:
+  struct Plan {
+    std::map<ServiceKey, CompiledService> compiled;  // recompiled Services (absent: none now)
+    std::set<ServiceKey> removed;                    // Services gone
+    std::vector<dp::ServiceTableKey> deletes;
+    std::vector<std::pair<dp::ServiceTableKey, const dp::ServiceEntrySpec*>> sets;
+    std::vector<dp::ServiceTableKey> flush;  // UDP backends this change stopped choosing
+    std::optional<NodeModel> node;           // the node it was compiled for
+  };
+
+  void SetTables(dp::ServiceTable* table, dp::AffinityTable* affinity) {
+    table_ = table;
+    affinity_ = affinity;
+  }
+  void SetFlusher(ConntrackFlusher* flusher) { flusher_ = flusher; }
+  dp::ServiceTable* table() const { return table_; }
+  dp::AffinityTable* affinity() const { return affinity_; }
+
+  // What changed since the last commit: these Services (upserted or deleted, or their slices), or
+  // everything (a sync, a node change).
+  void MarkDirty(const ServiceKey& key) { dirty_.insert(key); }
+  void MarkAllDirty() { all_dirty_ = true; }
+
+  absl::StatusOr<Plan> MakePlan(const DesiredState& next);
+  // After a failed commit the marks stay, for the next plan.
+  void Apply(Plan plan);
+
+  // Installed state (reads, `nodeplanectl`, tests).
+  uint32_t ServiceId(const ServiceKey& key) const;
+  const CompiledService* Installed(const ServiceKey& key) const;
+  const std::map<ServiceKey, CompiledService>& installed() const { return installed_; }
+
+ private:
+  dp::ServiceTable* table_ = nullptr;
+  dp::AffinityTable* affinity_ = nullptr;
+  ConntrackFlusher* flusher_ = nullptr;
+  std::map<ServiceKey, CompiledService> installed_;
+  std::map<ServiceKey, uint32_t> ids_;
+  uint32_t next_id_ = 1;
+  std::set<ServiceKey> dirty_;
+  bool all_dirty_ = true;
+  std::optional<NodeModel> node_;  // the node the installed entries were compiled for
+};
+
+}  // namespace nodeplane::ctl

@@ -1,0 +1,138 @@
+#include "dataplane/stages/svc_lb.h"
+
+#include <netinet/in.h>
+
+#include "dataplane/core/icmp_error.h"
+#include "dataplane/core/packet_meta.h"
+#include "dataplane/core/snapshot.h"
+#include "dataplane/core/tcp_reset.h"
+#include "dataplane/tables/affinity_table.h"
+#include "dataplane/tables/service_table.h"
+
+namespace nodeplane::dp {
+namespace {
+
+constexpr uint8_t kIcmpDestUnreachable = 3;
+constexpr uint8_t kIcmpPortUnreachable = 3;
+
+inline Edge Drop(PacketMeta& m, DropReason r) noexcept {
+  m.drop = r;
+  return Edge::kDrop;
+}
+
+inline bool Eligible(const PacketMeta& m) noexcept {
+  return !m.punt && m.cls == PacketClass::kIp4 && m.l4 == L4Status::kPorts &&
+         (m.ct_state == CtState::kNew || m.ct_state == CtState::kNone) &&
+         (m.l4_proto == IPPROTO_TCP || m.l4_proto == IPPROTO_UDP || m.l4_proto == IPPROTO_SCTP);
+}
+
+inline bool InRanges(const ServiceEntry& e, uint32_t src_be) noexcept {
+  for (uint16_t i = 0; i < e.n_ranges; ++i) {
+    if ((src_be & e.ranges[i].mask_be) == e.ranges[i].net_be) return true;
+  }
+  return false;
+}
+
+// No usable endpoint anywhere: refuse the client at once, as kube-proxy's REJECT does.
+inline Edge Reject(StageContext& ctx, rte_mbuf* pkt, PacketMeta& m) noexcept {
+  const PortEntry& port = ctx.snap.port(m.in_port);
+  bool built = false;
+  if (!m.from_overlay) {  // a client behind VXLAN would need the reply encapsulated: drop instead
+    built = m.l4_proto == IPPROTO_TCP
+                ? MakeTcpReset(pkt, m.l3_offset, m.l4_offset, port.mac)
+                : MakeIcmp4Error(pkt, m.l3_offset, kIcmpDestUnreachable, kIcmpPortUnreachable, 0,
+                                 IcmpErrorFrom{port.mac, m.dst_ip});
+  }
+  if (!built) return Drop(m, DropReason::kSvcNoEndpoints);
+  ctx.counters.Drop(DropReason::kSvcNoEndpoints);  // counted, though the packet leaves as a reply
+  m.out_port = m.in_port;
+  return Edge::kTx;
+}
+
+// Whether backend i may serve the set in use.
+inline bool InSet(const ServiceEntry& e, uint16_t i, bool local) noexcept {
+  return i < e.n_backends && (local ? e.backends[i].local : e.backends[i].in_cluster);
+}
+
+inline Edge DecideOne(StageContext& ctx, rte_mbuf* pkt, const ServiceEntry& e,
+                      uint32_t now_s) noexcept {
+  PacketMeta& m = Meta(pkt);
+  const PortEntry& port = ctx.snap.port(m.in_port);
+  const bool outside = port.kind == PortKind::kUplink;
+  if (e.kind == ServiceAddressKind::kLoadBalancer && e.n_ranges != 0 && !InRanges(e, m.src_ip)) {
+    return Drop(m, DropReason::kSvcSourceRange);
+  }
+  bool local = false, snat = false;
+  if (e.kind == ServiceAddressKind::kClusterIp) {
+    local = e.internal_local;
+    snat = outside;
+  } else if (outside) {
+    local = e.external_local;
+    snat = !e.external_local;
+  }
+  const uint32_t slots = local ? e.local_slots : e.cluster_slots;
+  if (slots == 0) {
+    if (!e.has_any_endpoint) return Reject(ctx, pkt, m);
+    return Drop(m, DropReason::kSvcNoLocalEndpoint);
+  }
+  AffinityTable* aff = e.affinity_timeout_s != 0 ? ctx.snap.affinity : nullptr;
+  AffinityTable::Choice c;
+  uint16_t idx;
+  if (aff != nullptr && aff->Lookup(m.src_ip, e.service_id, now_s, e.affinity_timeout_s, &c) &&
+      InSet(e, c.index, local) && e.backends[c.index].ip_be == c.ip_be &&
+      e.backends[c.index].port_be == c.port_be) {
+    idx = c.index;
+  } else {
+    const uint32_t h = ServiceFlowHash(m.src_ip, m.dst_ip, m.src_port, m.dst_port, m.l4_proto);
+    const uint32_t slot = static_cast<uint32_t>((static_cast<uint64_t>(h) * slots) >> 32);
+    idx = local ? e.local_table[slot] : e.cluster_table[slot];
+  }
+  const ServiceBackend& b = e.backends[idx];
+  if (aff != nullptr) aff->Record(m.src_ip, e.service_id, {b.ip_be, b.port_be, idx}, now_s);
+  m.xlate_dst_ip = b.ip_be;
+  m.xlate_dst_port = b.port_be;
+  if (b.ip_be == m.src_ip) {
+    m.xlate_src_ip = port.gateway_ip != 0 ? port.gateway_ip : e.snat_ip_be;  // hairpin
+  } else if (snat) {
+    m.xlate_src_ip = e.snat_ip_be;
+  }
+  return Edge::kNext;
+}
+
+}  // namespace
+
+uint32_t ServiceFlowHash(uint32_t src_be, uint32_t dst_be, uint16_t sport_be, uint16_t dport_be,
+                         uint8_t proto) noexcept {
+  uint64_t x = (uint64_t{src_be} << 32 | dst_be) ^
+               ((uint64_t{sport_be} << 24 | uint64_t{dport_be} << 8 | proto) * 0x9e3779b97f4a7c15ULL);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return static_cast<uint32_t>(x ^ (x >> 31));
+}
+
+void SvcLbStage::Process(StageContext& ctx, Burst& burst, Verdicts& out) noexcept {
+  const ServiceTable* table = ctx.snap.services;
+  // Pass 1: which packets are candidates, and their keys.
+  ServiceTableKey keys[kBurstMax];
+  uint16_t which[kBurstMax];
+  uint16_t n = 0;
+  for (uint16_t i = 0; i < burst.n; ++i) {
+    out.edge[i] = Edge::kNext;
+    const PacketMeta& m = Meta(burst.pkts[i]);
+    if (table == nullptr || !Eligible(m)) continue;
+    keys[n] = ServiceTableKey{m.dst_ip, m.dst_port, m.l4_proto, 0};
+    which[n++] = i;
+  }
+  if (n == 0) return;
+  // Pass 2: one bulk lookup.
+  const ServiceEntry* entries[kBurstMax];
+  table->LookupBulk(keys, n, entries);
+  // Pass 3: decide.
+  const uint32_t now_s = ctx.snap.affinity != nullptr ? ctx.snap.affinity->Now() : 0;
+  for (uint16_t j = 0; j < n; ++j) {
+    if (entries[j] == nullptr) continue;
+    out.edge[which[j]] = DecideOne(ctx, burst.pkts[which[j]], *entries[j], now_s);
+  }
+}
+
+}  // namespace nodeplane::dp
