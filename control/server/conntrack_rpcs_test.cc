@@ -24,15 +24,19 @@ class ConntrackRpcs : public ::testing::Test {
         << error;
     dp::CtEntry* e = nullptr;
     // Client → Service VIP 10.96.0.10:80, translated to backend 10.244.1.7:8080.
-    ASSERT_EQ(ct_.Add(dp::CtKey{A("10.244.1.5").be, A("10.96.0.10").be, htons(40000), htons(80),
-                                IPPROTO_TCP, {}},
-                      A("10.244.1.7").be, htons(8080), 0, 0, dp::CtProto::kTcpEstablished,
-                      ct_.NowMs(), 2, &e),
-              dp::Conntrack::Insert::kOk);
-    ASSERT_EQ(ct_.Add(dp::CtKey{A("10.244.1.6").be, A("10.244.1.9").be, htons(5353), htons(53),
-                                IPPROTO_UDP, {}},
-                      0, 0, 0, 0, dp::CtProto::kUdpUnreplied, ct_.NowMs(), 0, &e),
-              dp::Conntrack::Insert::kOk);
+    ASSERT_EQ(
+        ct_.Add(
+            dp::CtKey{
+                A("10.244.1.5").be, A("10.96.0.10").be, htons(40000), htons(80), IPPROTO_TCP, {}},
+            A("10.244.1.7").be, htons(8080), 0, 0, dp::CtProto::kTcpEstablished, ct_.NowMs(), 2,
+            &e),
+        dp::Conntrack::Insert::kOk);
+    ASSERT_EQ(
+        ct_.Add(
+            dp::CtKey{
+                A("10.244.1.6").be, A("10.244.1.9").be, htons(5353), htons(53), IPPROTO_UDP, {}},
+            0, 0, 0, 0, dp::CtProto::kUdpUnreplied, ct_.NowMs(), 0, &e),
+        dp::Conntrack::Insert::kOk);
   }
   dp::Conntrack ct_;
 };

@@ -20,8 +20,12 @@ using testing::Tuple;
 
 constexpr uint8_t kSyn = 0x02, kAck = 0x10, kFin = 0x01, kRst = 0x04;
 
-Pkt FromA() { return Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodAIp(), Topo::PodBIp()); }
-Pkt FromB() { return Pkt().Eth(Topo::PodBMac(), Topo::GatewayMac()).Ip4(Topo::PodBIp(), Topo::PodAIp()); }
+Pkt FromA() {
+  return Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodAIp(), Topo::PodBIp());
+}
+Pkt FromB() {
+  return Pkt().Eth(Topo::PodBMac(), Topo::GatewayMac()).Ip4(Topo::PodBIp(), Topo::PodAIp());
+}
 
 CtProto StateOf(CtPipe& p, uint8_t proto, uint16_t sport = 40000, uint16_t dport = 80) {
   CtEntry* e = p.Find(Tuple(Topo::PodAIp(), sport, Topo::PodBIp(), dport, proto));

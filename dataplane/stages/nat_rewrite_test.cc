@@ -26,8 +26,12 @@ const Ip4 kVip = A("10.96.0.10");
 
 // Client pod A → the Service VIP; backend = pod B.
 Pkt AToVip() { return Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodAIp(), kVip); }
-Pkt AToB() { return Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodAIp(), Topo::PodBIp()); }
-Pkt BToA() { return Pkt().Eth(Topo::PodBMac(), Topo::GatewayMac()).Ip4(Topo::PodBIp(), Topo::PodAIp()); }
+Pkt AToB() {
+  return Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodAIp(), Topo::PodBIp());
+}
+Pkt BToA() {
+  return Pkt().Eth(Topo::PodBMac(), Topo::GatewayMac()).Ip4(Topo::PodBIp(), Topo::PodAIp());
+}
 Pkt VipToA() { return Pkt().Eth(Topo::PodBMac(), Topo::GatewayMac()).Ip4(kVip, Topo::PodAIp()); }
 
 void DnatToB8080(PacketMeta& m) {
@@ -47,16 +51,16 @@ TEST(NatRewriteStage, DnatTcpFlowAndItsRepliesComeBackFromTheVip) {
   EXPECT_EQ(syn.meta.dst_port, htons(8080));
   EXPECT_EQ(syn.meta.src_ip, Topo::PodAIp().be);
 
-  auto synack = p.Run(BToA().Id(2).Tcp(8080, 40000, kSyn | kAck, 500, 101), Topo::kPodB,
-                      DnatToB8080);
+  auto synack =
+      p.Run(BToA().Id(2).Tcp(8080, 40000, kSyn | kAck, 500, 101), Topo::kPodB, DnatToB8080);
   ASSERT_EQ(synack.meta.ct_state, CtState::kReply);
   EXPECT_TRUE(SameFrame(VipToA().Id(2).Tcp(80, 40000, kSyn | kAck, 500, 101), synack.bytes));
 
   // Later packets use the entry's translation, not a new decision.
   auto data = p.Run(AToVip().Id(3).Tcp(40000, 80, kAck, 101, 501).Payload("GET /"), Topo::kPodA);
   ASSERT_EQ(data.meta.ct_state, CtState::kEstablished);
-  EXPECT_TRUE(SameFrame(AToB().Id(3).Tcp(40000, 8080, kAck, 101, 501).Payload("GET /"),
-                        data.bytes));
+  EXPECT_TRUE(
+      SameFrame(AToB().Id(3).Tcp(40000, 8080, kAck, 101, 501).Payload("GET /"), data.bytes));
 }
 
 TEST(NatRewriteStage, DnatUdpKeepsAZeroChecksumZero) {
@@ -89,11 +93,9 @@ TEST(NatRewriteStage, SnatSourceAndReverseForReplies) {
                      m.xlate_src_ip = node.be;
                      m.xlate_src_port = htons(61000);
                    });
-  EXPECT_TRUE(SameFrame(Pkt()
-                            .Eth(Topo::PodAMac(), Topo::GatewayMac())
-                            .Ip4(node, remote)
-                            .Tcp(61000, 443, kSyn),
-                        out.bytes));
+  EXPECT_TRUE(SameFrame(
+      Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(node, remote).Tcp(61000, 443, kSyn),
+      out.bytes));
   auto reply = p.Run(Pkt()
                          .Eth(Topo::RouterMac(), Topo::UplinkMac())
                          .Ip4(remote, node)

@@ -39,8 +39,8 @@
 
 #include <atomic>
 #include <cstddef>
-#include <mutex>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -76,14 +76,14 @@ enum class CtProto : uint8_t {
   kTcpCloseWait,  // the reply side sent the first FIN
   kTcpLastAck,    // both sides sent FIN
   kTcpTimeWait,
-  kTcpClose,      // RST seen
+  kTcpClose,  // RST seen
   kUdpUnreplied,
-  kUdpAssured,    // a reply was seen
+  kUdpAssured,  // a reply was seen
   kSctpInit,
   kSctpEstablished,
   kSctpShutdown,
   kIcmp,
-  kDying,         // half-inserted (its reply key could not be placed): removed by the next ageing
+  kDying,  // half-inserted (its reply key could not be placed): removed by the next ageing
   kCount,
 };
 
@@ -101,14 +101,14 @@ inline constexpr uint32_t kCtTickMask = 0xffffff;
 // entry is published in the hash. `policy_gen` and `seen` are rewritten by workers with relaxed
 // atomic stores (a lost update between two workers costs one state step or an older timestamp).
 struct CtEntry {
-  uint32_t orig_src_ip;   // the original tuple, as first received (network order)
+  uint32_t orig_src_ip;  // the original tuple, as first received (network order)
   uint32_t orig_dst_ip;
   uint16_t orig_src_port;
   uint16_t orig_dst_port;
-  uint32_t dnat_ip;       // destination after DNAT (network order); 0 = no DNAT
-  uint32_t snat_ip;       // source after SNAT (network order); 0 = no SNAT
-  uint16_t dnat_port;     // 0 = port unchanged
-  uint16_t snat_port;     // 0 = port unchanged
+  uint32_t dnat_ip;                  // destination after DNAT (network order); 0 = no DNAT
+  uint32_t snat_ip;                  // source after SNAT (network order); 0 = no SNAT
+  uint16_t dnat_port;                // 0 = port unchanged
+  uint16_t snat_port;                // 0 = port unchanged
   std::atomic<uint32_t> policy_gen;  // dp: rw, ctl: ro  generation that last admitted it
   std::atomic<uint32_t> seen;        // dp: rw, ctl: ro  bits 0-7 CtProto, 8-31 last packet tick
 
@@ -143,9 +143,9 @@ inline constexpr uintptr_t kCtReplyTag = 1;
 
 // A listing/flush filter; 0 fields match anything. Addresses and ports network order.
 struct CtFilter {
-  uint32_t src_ip = 0;   // the original source
-  uint32_t dst_ip = 0;   // the original destination or the DNAT destination
-  uint16_t port = 0;     // any port of either tuple
+  uint32_t src_ip = 0;  // the original source
+  uint32_t dst_ip = 0;  // the original destination or the DNAT destination
+  uint16_t port = 0;    // any port of either tuple
   uint8_t proto = 0;
 
   bool Matches(const CtKey& orig, const CtEntry& e) const noexcept;
@@ -158,8 +158,8 @@ struct CtConnection {
   uint32_t dnat_ip, snat_ip;
   uint16_t dnat_port, snat_port;
   CtProto state;
-  uint32_t idle_ms;       // since the last packet
-  uint32_t expires_in_ms; // until ageing removes it (0: due)
+  uint32_t idle_ms;        // since the last packet
+  uint32_t expires_in_ms;  // until ageing removes it (0: due)
   uint32_t policy_gen;
 };
 
@@ -209,9 +209,10 @@ class Conntrack {
              uint16_t snat_port, CtProto state, uint32_t now_ms, uint32_t policy_gen,
              CtEntry** entry) noexcept;
 
-  // Control threads (serialised among themselves; never blocking a worker). Visits up to `budget` hash slots from where the last call stopped (wrapping
-  // around), removes the connections idle longer than their state's timeout at `now_ms`, waits
-  // for one grace period if it removed any, frees them. Returns how many it removed.
+  // Control threads (serialised among themselves; never blocking a worker). Visits up to `budget`
+  // hash slots from where the last call stopped (wrapping around), removes the connections idle
+  // longer than their state's timeout at `now_ms`, waits for one grace period if it removed any,
+  // frees them. Returns how many it removed.
   size_t Age(uint32_t now_ms, uint32_t budget);
   // Control thread. Remove every connection the filter matches (all with the default filter).
   size_t Flush(const CtFilter& filter);
@@ -225,7 +226,8 @@ class Conntrack {
   uint32_t connections() const;  // entries in use (including those awaiting their grace period)
   uint64_t bytes_per_connection() const { return bytes_per_connection_; }
   Stats stats() const {
-    return Stats{expired_.load(std::memory_order_relaxed), flushed_.load(std::memory_order_relaxed)};
+    return Stats{expired_.load(std::memory_order_relaxed),
+                 flushed_.load(std::memory_order_relaxed)};
   }
 
  private:

@@ -87,9 +87,9 @@ TEST_F(ConntrackTable, SecondAddOfTheSameTupleReturnsTheFirstEntry) {
 
 TEST_F(ConntrackTable, ReplyTupleOfAnotherConnectionIsACollision) {
   CtEntry* e = nullptr;
-  ASSERT_EQ(ct_.Add(Key("10.0.0.5", 1000, "10.0.0.6", 80), 0, 0, 0, 0, CtProto::kTcpSynSent, 0, 0,
-                    &e),
-            Conntrack::Insert::kOk);
+  ASSERT_EQ(
+      ct_.Add(Key("10.0.0.5", 1000, "10.0.0.6", 80), 0, 0, 0, 0, CtProto::kTcpSynSent, 0, 0, &e),
+      Conntrack::Insert::kOk);
   // SNAT of another client onto 10.0.0.5:1000 would make its replies indistinguishable.
   EXPECT_EQ(ct_.Add(Key("10.0.0.9", 2000, "10.0.0.6", 80), 0, 0, A("10.0.0.5").be, htons(1000),
                     CtProto::kTcpSynSent, 0, 0, &e),
@@ -220,9 +220,10 @@ TEST(ConntrackAgeing, RemovesExpiredConnectionsWhileAWorkerKeepsReading) {
       CtKey keys[8];
       const CtKey* ptrs[8];
       for (uint16_t i = 0; i < 8; ++i) {
-        keys[i] = i == 0 ? live
-                         : Key("10.0.1.1", static_cast<uint16_t>(1 + (bursts.load() * 7 + i) % 1000),
-                               "10.0.0.2", 53, IPPROTO_UDP);
+        keys[i] = i == 0
+                      ? live
+                      : Key("10.0.1.1", static_cast<uint16_t>(1 + (bursts.load() * 7 + i) % 1000),
+                            "10.0.0.2", 53, IPPROTO_UDP);
         ptrs[i] = &keys[i];
       }
       uint64_t hits = 0;
