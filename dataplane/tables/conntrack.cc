@@ -250,11 +250,22 @@ void Conntrack::Unlink(const CtKey& orig, CtEntry* e, std::vector<Removed>& out)
 void Conntrack::Reclaim(std::vector<Removed>& removed) {
   if (removed.empty()) return;
   if (qsbr_ != nullptr) rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  // rte_hash (MULTI_WRITER_ADD) returns a freed key slot through the calling lcore's slot cache,
+  // indexed by rte_lcore_id(): a control thread that is not an EAL lcore (gRPC, the ager) borrows
+  // an lcore id for the frees. Slots left in that cache stay within rte_hash's per-lcore reserve,
+  // so the table's capacity is unaffected.
+  const bool borrowed = rte_lcore_id() == LCORE_ID_ANY && rte_thread_register() == 0;
+  const bool can_free_slots = rte_lcore_id() != LCORE_ID_ANY;
   for (const Removed& r : removed) {
-    if (r.reply_pos >= 0) rte_hash_free_key_with_position(hash_, r.reply_pos);
-    if (r.orig_pos >= 0) rte_hash_free_key_with_position(hash_, r.orig_pos);
+    if (can_free_slots) {
+      if (r.reply_pos >= 0) rte_hash_free_key_with_position(hash_, r.reply_pos);
+      if (r.orig_pos >= 0) rte_hash_free_key_with_position(hash_, r.orig_pos);
+    } else {
+      lost_slots_.fetch_add((r.reply_pos >= 0) + (r.orig_pos >= 0), std::memory_order_relaxed);
+    }
     rte_mempool_put(pool_, r.entry);
   }
+  if (borrowed) rte_thread_unregister();
   removed.clear();
 }
 

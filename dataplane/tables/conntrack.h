@@ -184,6 +184,7 @@ class Conntrack {
   struct Stats {
     uint64_t expired = 0;
     uint64_t flushed = 0;
+    uint64_t lost_slots = 0;  // see Reclaim() in conntrack.cc; 0 unless lcore ids run out
   };
 
   Conntrack() = default;
@@ -255,6 +256,8 @@ class Conntrack {
   uint32_t age_next_ = 0;  // guarded by ctl_mu_: rte_hash_iterate position
   std::atomic<uint64_t> expired_{0};
   std::atomic<uint64_t> flushed_{0};
+  // Key slots not returned because no lcore id could be borrowed (all RTE_MAX_LCORE in use).
+  std::atomic<uint64_t> lost_slots_{0};
 };
 
 }  // namespace nodeplane::dp

@@ -266,6 +266,34 @@ TEST(ConntrackAgeing, RemovesExpiredConnectionsWhileAWorkerKeepsReading) {
   EXPECT_EQ(ct.connections(), 1u + reused);
 }
 
+// gRPC and the ager are no EAL lcores: removing from them must work (rte_hash frees key slots
+// through a per-lcore cache) and the slots must be reusable.
+TEST(ConntrackControlThreads, FlushAndAgeFromANonEalThread) {
+  testing::Eal();
+  Conntrack ct;
+  std::string error;
+  ASSERT_TRUE(ct.Init(Conntrack::Limits{.entries = 64}, nullptr, &error, "ct_thr")) << error;
+  CtEntry* e = nullptr;
+  for (int round = 0; round < 3; ++round) {
+    uint32_t added = 0;
+    for (uint16_t p = 1; p <= 40; ++p) {
+      if (ct.Add(Key("10.0.0.5", p, "10.0.0.6", 53, IPPROTO_UDP), 0, 0, 0, 0,
+                 CtProto::kUdpUnreplied, 0, 0, &e) == Conntrack::Insert::kOk)
+        ++added;
+    }
+    EXPECT_EQ(added, 40u) << "round " << round;
+    size_t removed = 0;
+    std::thread control([&] {
+      removed = ct.Age(60'000, 20);
+      removed += ct.Flush(CtFilter{});
+    });
+    control.join();
+    EXPECT_EQ(removed, 40u);
+    EXPECT_EQ(ct.connections(), 0u);
+  }
+  EXPECT_EQ(ct.stats().lost_slots, 0u);
+}
+
 TEST(ConntrackMemory, DefaultTableReportsTheDocumentedBytesPerConnection) {
   testing::Eal();
   Conntrack ct;
