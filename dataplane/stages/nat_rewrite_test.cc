@@ -156,6 +156,61 @@ TEST(NatRewriteStage, TimeExceededFromARouterKeepsTheRoutersAddress) {
                         err.bytes));
 }
 
+// SCTP: a common header (ports, verification tag, CRC32c) and one chunk; the CRC is computed here
+// bit by bit (RFC 4960 appendix B: CRC32c, stored least significant byte first, as Linux does).
+uint32_t Crc32c(const Bytes& data) {
+  uint32_t crc = 0xffffffffu;
+  for (uint8_t b : data) {
+    crc ^= b;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ ((crc & 1) ? 0x82f63b78u : 0);
+  }
+  return crc ^ 0xffffffffu;
+}
+
+Bytes Sctp(uint16_t sport, uint16_t dport, uint8_t chunk_type) {
+  Bytes b = {static_cast<uint8_t>(sport >> 8),
+             static_cast<uint8_t>(sport),
+             static_cast<uint8_t>(dport >> 8),
+             static_cast<uint8_t>(dport),
+             0,
+             0,
+             0,
+             42,
+             0,
+             0,
+             0,
+             0,
+             chunk_type,
+             0,
+             0,
+             8,
+             1,
+             2,
+             3,
+             4};
+  const uint32_t crc = Crc32c(b);
+  for (int i = 0; i < 4; ++i) b[8 + i] = static_cast<uint8_t>(crc >> (8 * i));
+  return b;
+}
+
+TEST(NatRewriteStage, SctpPortChangeRecomputesTheCrc) {
+  CtPipe p;
+  constexpr uint8_t kSctp = 132, kInit = 1, kInitAck = 2, kData = 0;
+  auto out =
+      p.Run(AToVip().Ip4Proto(kSctp).Payload(Sctp(5000, 80, kInit)), Topo::kPodA, DnatToB8080);
+  EXPECT_TRUE(SameFrame(AToB().Ip4Proto(kSctp).Payload(Sctp(5000, 8080, kInit)), out.bytes));
+  auto reply = p.Run(BToA().Ip4Proto(kSctp).Payload(Sctp(8080, 5000, kInitAck)), Topo::kPodB);
+  ASSERT_EQ(reply.meta.ct_state, CtState::kReply);
+  EXPECT_TRUE(SameFrame(VipToA().Ip4Proto(kSctp).Payload(Sctp(80, 5000, kInitAck)), reply.bytes));
+  const CtEntry* e = p.Find(testing::Tuple(Topo::PodAIp(), 5000, kVip, 80, kSctp));
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->state(), CtProto::kSctpEstablished);
+  p.Run(AToVip().Ip4Proto(kSctp).Payload(Sctp(5000, 80, kData)), Topo::kPodA);
+  EXPECT_EQ(e->state(), CtProto::kSctpEstablished);
+  p.Run(AToVip().Ip4Proto(kSctp).Payload(Sctp(5000, 80, 7 /* SHUTDOWN */)), Topo::kPodA);
+  EXPECT_EQ(e->state(), CtProto::kSctpShutdown);
+}
+
 TEST(NatRewriteStage, UntranslatedConnectionsAreLeftAlone) {
   CtPipe p;
   const Bytes in = AToB().Tcp(40000, 80, kSyn);
