@@ -12,13 +12,15 @@
 // IPv4 5-tuples (CtKey). Each connection is in it twice, pointing to one CtEntry from an
 // rte_mempool: under its original tuple (as first received) and under its reply tuple (what the
 // other side sends back after NAT). Bit 0 of the stored data pointer says which key matched.
-// Lookups never lock; adds take rte_hash's writer lock, shared only by threads that add or delete
-// (new connections, ageing), never by lookups.
+// Lookups never lock. Adds take rte_hash's writer lock (MULTI_WRITER_ADD), shared only with other
+// adds and control's deletes: a worker can wait there only while opening a connection, never on
+// the established path.
 //
-// Removal (control thread only): delete both keys, wait for an RCU grace period on the process's
-// rte_rcu_qsbr, then return the key slots (rte_hash_free_key_with_position: LF mode does not free
-// on delete) and the entry to the pool. A worker holding an entry pointer thus never sees it reused
-// within its loop iteration.
+// Removal (control threads only, one at a time): delete both keys, wait for an RCU grace period on
+// the process's rte_rcu_qsbr, then return the key slots (rte_hash_free_key_with_position: LF mode
+// does not free on delete; a thread that is no EAL lcore borrows an lcore id for it, see Reclaim)
+// and the entry to the pool. A worker holding an entry pointer thus never sees it reused within
+// its loop iteration. Workers never delete.
 //
 // Full table (defined behaviour): when the pool has no entry left, or the hash cannot place a key
 // (a cuckoo hash may refuse a key shortly before it is completely full), the new connection is
@@ -35,8 +37,6 @@
 // keys plus rte_hash's per-lcore slot reserve (127 × 63 slots with MULTI_WRITER_ADD) fit 2^19
 // slots: rte_hash rounds its rings up to powers of two, and 262144 would cost 170 bytes.
 #pragma once
-#include <rte_hash_crc.h>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
