@@ -69,6 +69,8 @@ v1::ListConntrackReply SampleConnections() {
   c->set_expires_in_ms(431999500);
   r.set_total(3);
   r.set_capacity(258048);
+  r.set_expired(5);
+  r.set_flushed(2);
   return r;
 }
 
@@ -79,7 +81,7 @@ TEST(ConntrackFormat, TableShowsBothTuples) {
             "                      STATE         EXPIRES\n"
             "tcp     10.244.1.5:40000 -> 10.96.0.10:80   10.244.1.7:8080 "
             "-> 10.244.1.5:40000   ESTABLISHED   432000s\n"
-            "1 of 3 connections (capacity 258048)\n");
+            "1 of 3 connections (capacity 258048); 5 expired, 2 flushed since start\n");
 }
 
 class FakeConntrack final : public v1::Nodeplane::Service {

@@ -37,7 +37,8 @@ std::string FormatConntrack(const v1::ListConntrackReply& reply) {
   }
   return table.Render() + std::to_string(reply.connections_size()) + " of " +
          std::to_string(reply.total()) + " connections (capacity " +
-         std::to_string(reply.capacity()) + ")\n";
+         std::to_string(reply.capacity()) + "); " + std::to_string(reply.expired()) + " expired, " +
+         std::to_string(reply.flushed()) + " flushed since start\n";
 }
 
 std::string FormatConntrackFlush(const v1::FlushConntrackReply& reply) {

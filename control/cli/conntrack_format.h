@@ -7,7 +7,7 @@
 namespace nodeplane::cli {
 
 // PROTO, ORIGINAL (src:port -> dst:port), REPLY, STATE, EXPIRES; then a "N of M connections
-// (capacity C)" line.
+// (capacity C); E expired, F flushed since start" line.
 std::string FormatConntrack(const v1::ListConntrackReply& reply);
 std::string FormatConntrackFlush(const v1::FlushConntrackReply& reply);
 

@@ -102,6 +102,9 @@ grpc::Status ListConntrack(const dp::Conntrack* ct, const v1::ListConntrackReque
   }
   reply->set_total(ct->connections());
   reply->set_capacity(ct->capacity());
+  const dp::Conntrack::Stats stats = ct->stats();
+  reply->set_expired(stats.expired);
+  reply->set_flushed(stats.flushed);
   return grpc::Status::OK;
 }
 

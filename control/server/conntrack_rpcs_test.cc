@@ -104,6 +104,10 @@ TEST_F(ConntrackRpcs, FlushByFilterThenAll) {
   ASSERT_TRUE(FlushConntrack(&ct_, v1::FlushConntrackRequest{}, &reply).ok());
   EXPECT_EQ(reply.removed(), 1u);
   EXPECT_EQ(ct_.connections(), 0u);
+  v1::ListConntrackReply list;
+  ASSERT_TRUE(ListConntrack(&ct_, v1::ListConntrackRequest{}, &list).ok());
+  EXPECT_EQ(list.flushed(), 2u);
+  EXPECT_EQ(list.expired(), 0u);
 }
 
 TEST(ConntrackRpcsWithoutTable, AreAFailedPrecondition) {

@@ -156,6 +156,46 @@ TEST(NatRewriteStage, TimeExceededFromARouterKeepsTheRoutersAddress) {
                         err.bytes));
 }
 
+// The other direction: a SNATed client's own kernel answers a reply of its connection with an
+// error (the reply reached a closed port). The error travels like the original packets, so it
+// leaves from the node's address, quoting the reply as the remote sent it (to the node's port).
+TEST(NatRewriteStage, ErrorFromTheSnatedClientIsTranslatedLikeItsConnection) {
+  CtPipe p;
+  const Ip4 node = Topo::NodeIp();
+  const Ip4 remote = Topo::RemoteIp();
+  p.Run(Pkt()
+            .Eth(Topo::PodAMac(), Topo::GatewayMac())
+            .Ip4(Topo::PodAIp(), remote)
+            .Udp(40000, 53)
+            .Payload("q"),
+        Topo::kPodA, [&](PacketMeta& m) {
+          m.xlate_src_ip = node.be;
+          m.xlate_src_port = htons(61000);
+        });
+  const Bytes reply_sent = Pkt()
+                               .Eth(Topo::RouterMac(), Topo::UplinkMac())
+                               .Ip4(remote, node)
+                               .Udp(53, 61000)
+                               .Payload("answer");
+  auto reply = p.Run(reply_sent, Topo::kUplink);
+  ASSERT_EQ(reply.meta.ct_state, CtState::kReply);
+  // Pod A's kernel quotes the reply as it received it (to 10.244.1.2:40000).
+  auto err = p.Run(Pkt()
+                       .Eth(Topo::PodAMac(), Topo::GatewayMac())
+                       .Ip4(Topo::PodAIp(), remote)
+                       .Icmp(3, 3)
+                       .Payload(WithoutEth(reply.bytes)),
+                   Topo::kPodA);
+  ASSERT_EQ(err.edge, Edge::kNext);
+  ASSERT_EQ(err.meta.ct_state, CtState::kEstablished);
+  EXPECT_TRUE(SameFrame(Pkt()
+                            .Eth(Topo::PodAMac(), Topo::GatewayMac())
+                            .Ip4(node, remote)
+                            .Icmp(3, 3)
+                            .Payload(WithoutEth(reply_sent)),
+                        err.bytes));
+}
+
 // SCTP: a common header (ports, verification tag, CRC32c) and one chunk; the CRC is computed here
 // bit by bit (RFC 4960 appendix B: CRC32c, stored least significant byte first, as Linux does).
 uint32_t Crc32c(const Bytes& data) {
