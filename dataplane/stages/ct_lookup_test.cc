@@ -152,6 +152,25 @@ TEST(CtLookupStage, IcmpErrorAboutNoConnectionIsDropped) {
   EXPECT_EQ(p.drops(DropReason::kCtIcmpUnrelated), 1u);
 }
 
+TEST(CtLookupStage, UnrelatedIcmpErrorFromTheUplinkPassesUntracked) {
+  CtPipe p;
+  const Bytes udp = Pkt()
+                        .Eth(Topo::HostMac(), Topo::GatewayMac())
+                        .Ip4(Topo::NodeIp(), Topo::RemoteIp())
+                        .Udp(33434, 33434)
+                        .Payload("probe");
+  const Bytes quoted(udp.begin() + 14, udp.end());
+  auto err = p.Run(Pkt()
+                       .Eth(Topo::RouterMac(), Topo::UplinkMac())
+                       .Ip4(A("192.168.1.1"), Topo::NodeIp())
+                       .Icmp(11, 0)
+                       .Payload(quoted),
+                   Topo::kUplink);
+  EXPECT_EQ(err.edge, Edge::kNext);
+  EXPECT_EQ(err.meta.ct_state, CtState::kNone);
+  EXPECT_EQ(p.drops(DropReason::kCtIcmpUnrelated), 0u);
+}
+
 TEST(CtLookupStage, IcmpErrorQuotingTooLittleIsTruncated) {
   CtPipe p;
   const Bytes udp = FromA().Udp(5000, 53).Payload("q");
