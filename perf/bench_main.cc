@@ -24,6 +24,7 @@
 #include "dataplane/core/worker.h"
 #include "nodeplane/counter.h"
 #include "nodeplane/drop_reason.h"
+#include "dataplane/tables/conntrack.h"
 #include "dataplane/tables/fib.h"
 #include "perf/scenario/scenario.h"
 
@@ -190,6 +191,14 @@ int Run(const Options& o, const scenario::Scenario& sc, rte_mempool* pool,
   if (!fib.Init(dp::Fib::Limits{}, rcu.qsbr(), &error)) return Fail(error);
   auto snap = dp::BuildSnapshot(*spec, &fib, &error);
   if (snap == nullptr) return Fail(error);
+  // Like the Fib: outlives every snapshot that refers to it.
+  dp::Conntrack conntrack;
+  if (sc.conntrack_entries != 0) {
+    if (!conntrack.Init(dp::Conntrack::Limits{.entries = sc.conntrack_entries}, rcu.qsbr(),
+                        &error))
+      return Fail(error);
+    snap->conntrack = &conntrack;
+  }
   dp::Published<dp::Snapshot> published(rcu);
   published.Publish(std::move(snap));
   for (const auto& [p, slot] : routes) {
@@ -241,6 +250,10 @@ int Run(const Options& o, const scenario::Scenario& sc, rte_mempool* pool,
               info.hugepages ? "hugepages" : "no hugepages (--no-huge)", o.mbufs);
   std::printf("measured %.2f s after %.2f s warm-up, TSC %.3f GHz\n", seconds, o.warmup_s,
               hz / 1e9);
+  if (sc.conntrack_entries != 0) {
+    std::printf("conntrack: %u connections in a table of %u\n", conntrack.connections(),
+                conntrack.capacity());
+  }
   std::printf("packets: rx %" PRIu64 ", tx %" PRIu64 ", dropped %" PRIu64 "\n", rx, tx, dropped);
   std::printf("%s", drops_text.c_str());
   std::printf("ports:\n%s", out_ports.c_str());

@@ -29,6 +29,7 @@ bool IsCommandFlag(std::string_view name) {
   static const std::set<std::string_view> kFlags = {
       "--name",   "--address", "--pod-cidr", "--gateway",      "--netns", "--ip",   "--mtu",
       "--ifname", "--label",   "--underlay", "--vtep-address", "--vni",   "--port", "--vtep-mac",
+      "--src",    "--dst",     "--proto",
   };
   return kFlags.contains(name);
 }
@@ -69,6 +70,12 @@ std::optional<CommandSpec> LookupCommand(std::string_view word) {
   }
   if (word == "remote-node delete") {
     return CommandSpec{Command::kRemoteNodeDelete, {}, {}, 1, "NAME"};
+  }
+  if (word == "conntrack list") {
+    return CommandSpec{Command::kConntrackList, {"--src", "--dst", "--proto", "--port"}, {}, 0};
+  }
+  if (word == "conntrack flush") {
+    return CommandSpec{Command::kConntrackFlush, {"--src", "--dst", "--proto", "--port"}, {}, 0};
   }
   return std::nullopt;
 }
@@ -245,6 +252,43 @@ std::string ChannelTarget(std::string_view socket) {
   return "unix:" + std::string(socket);
 }
 
+namespace {
+
+// --src/--dst addresses are the daemon's to judge (it names the field); --proto and --port are
+// checked here.
+absl::Status FillConntrackFilter(const std::vector<FlagValue>& flags, v1::ConntrackFilter& f) {
+  for (const auto& flag : flags) {
+    if (flag.name == "--src") {
+      f.set_source(flag.value);
+    } else if (flag.name == "--dst") {
+      f.set_destination(flag.value);
+    } else if (flag.name == "--port") {
+      absl::StatusOr<uint32_t> n = ParseUint32(flag.name, flag.value);
+      if (!n.ok()) return n.status();
+      if (*n == 0 || *n > 65535) {
+        return UsageError("--port: " + flag.value + " outside 1-65535");
+      }
+      f.set_port(*n);
+    } else if (flag.name == "--proto") {
+      if (flag.value == "tcp") {
+        f.set_protocol(v1::CONNTRACK_PROTOCOL_TCP);
+      } else if (flag.value == "udp") {
+        f.set_protocol(v1::CONNTRACK_PROTOCOL_UDP);
+      } else if (flag.value == "sctp") {
+        f.set_protocol(v1::CONNTRACK_PROTOCOL_SCTP);
+      } else if (flag.value == "icmp") {
+        f.set_protocol(v1::CONNTRACK_PROTOCOL_ICMP);
+      } else {
+        return UsageError("--proto: unknown protocol \"" + flag.value +
+                          "\" (want tcp, udp, sctp or icmp)");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args, const char* env_socket) {
   Invocation inv;
   std::optional<std::string> socket;
@@ -336,6 +380,13 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args, const
     if (words[1] != "set") return UsageError("node: unknown subcommand \"" + words[1] + "\"");
     command_word = "node set";
     consumed = 2;
+  } else if (command_word == "conntrack") {
+    // `conntrack` alone lists.
+    if (words.size() >= 2 && words[1] != "list" && words[1] != "flush") {
+      return UsageError("conntrack: unknown subcommand \"" + words[1] + "\"");
+    }
+    command_word = "conntrack " + (words.size() >= 2 ? words[1] : std::string("list"));
+    consumed = words.size() >= 2 ? 2 : 1;
   } else if (command_word == "remote-node") {
     if (words.size() < 2) {
       return UsageError("remote-node: missing subcommand (want: remote-node set|delete)");
@@ -393,6 +444,12 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args, const
       status = CheckNodeName("remote-node delete", positionals[0]);
       inv.delete_remote_nodes.add_names(positionals[0]);
       break;
+    case Command::kConntrackList:
+      status = FillConntrackFilter(flags, *inv.list_conntrack.mutable_filter());
+      break;
+    case Command::kConntrackFlush:
+      status = FillConntrackFilter(flags, *inv.flush_conntrack.mutable_filter());
+      break;
     default:
       break;
   }
@@ -431,6 +488,12 @@ Commands:
                                create or replace another node reached over VXLAN (for a Linux
                                node, --vtep-mac is its vxlan device's MAC)
   remote-node delete NAME      forget a remote node and the routes to its pods
+  conntrack [list] [--src IP] [--dst IP] [--proto tcp|udp|sctp|icmp] [--port N]
+                               tracked connections: both tuples (original, reply after NAT),
+                               state, time to expiry; --dst also matches a DNAT backend
+  conntrack flush [--src IP] [--dst IP] [--proto P] [--port N]
+                               remove matching connections (all without filters); their next
+                               packets start new connections
   help, --help, -h             this text
 
 Exit status: 0 success, 1 the daemon returned an error or could not be reached, 2 usage error.

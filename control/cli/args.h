@@ -33,6 +33,8 @@ enum class Command {
   kRemoteNodes,
   kRemoteNodeSet,
   kRemoteNodeDelete,
+  kConntrackList,
+  kConntrackFlush,
 };
 
 // One parsed command line. The write commands carry the request exactly as it will be sent, so a
@@ -47,6 +49,8 @@ struct Invocation {
   v1::DetachPodRequest detach;                       // kDetach
   v1::UpsertRemoteNodesRequest upsert_remote_nodes;  // kRemoteNodeSet (one node)
   v1::DeleteRemoteNodesRequest delete_remote_nodes;  // kRemoteNodeDelete (one name)
+  v1::ListConntrackRequest list_conntrack;           // kConntrackList
+  v1::FlushConntrackRequest flush_conntrack;         // kConntrackFlush
 };
 
 // Parses the arguments after argv[0]. env_socket is $NODEPLANE_SOCKET (nullptr or "" when unset).

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "control/cli/conntrack_format.h"
 #include "control/cli/format.h"
 #include "nodeplane/v1/nodeplane.grpc.pb.h"
 
@@ -48,6 +49,10 @@ class Client {
         return RemoteNodeSet();
       case Command::kRemoteNodeDelete:
         return RemoteNodeDelete();
+      case Command::kConntrackList:
+        return ConntrackList();
+      case Command::kConntrackFlush:
+        return ConntrackFlush();
     }
     return kExitFailure;
   }
@@ -175,6 +180,26 @@ class Client {
     out_ << (Json() ? ToJson(reply)
                     : FormatWrite("remote node " + inv_.delete_remote_nodes.names(0) + " deleted",
                                   reply));
+    return kExitOk;
+  }
+
+  int ConntrackList() {
+    v1::ListConntrackReply reply;
+    if (!Call("ListConntrack", &v1::Nodeplane::Stub::ListConntrack, inv_.list_conntrack,
+              &reply)) {
+      return kExitFailure;
+    }
+    out_ << (Json() ? ToJson(reply) : FormatConntrack(reply));
+    return kExitOk;
+  }
+
+  int ConntrackFlush() {
+    v1::FlushConntrackReply reply;
+    if (!Call("FlushConntrack", &v1::Nodeplane::Stub::FlushConntrack, inv_.flush_conntrack,
+              &reply)) {
+      return kExitFailure;
+    }
+    out_ << (Json() ? ToJson(reply) : FormatConntrackFlush(reply));
     return kExitOk;
   }
 

@@ -23,15 +23,15 @@ TEST(ConntrackAger, TicksRemoveExpiredConnectionsSliceBySlice) {
   // expires after 30 s), one TCP connection seen now.
   const uint32_t long_ago = now - 31'000;  // may wrap: entries' 24-bit ticks wrap the same way
   for (uint16_t p = 1; p <= 100; ++p) {
-    ASSERT_EQ(ct.Add(dp::CtKey{A("10.0.0.1").be, A("10.0.0.2").be, htons(p), htons(53),
-                               IPPROTO_UDP, {}},
-                     0, 0, 0, 0, dp::CtProto::kUdpUnreplied, long_ago, 0, &e),
-              dp::Conntrack::Insert::kOk);
+    ASSERT_EQ(
+        ct.Add(dp::CtKey{A("10.0.0.1").be, A("10.0.0.2").be, htons(p), htons(53), IPPROTO_UDP, {}},
+               0, 0, 0, 0, dp::CtProto::kUdpUnreplied, long_ago, 0, &e),
+        dp::Conntrack::Insert::kOk);
   }
-  ASSERT_EQ(ct.Add(dp::CtKey{A("10.0.0.1").be, A("10.0.0.2").be, htons(1), htons(80), IPPROTO_TCP,
-                             {}},
-                   0, 0, 0, 0, dp::CtProto::kTcpEstablished, now, 0, &e),
-            dp::Conntrack::Insert::kOk);
+  ASSERT_EQ(
+      ct.Add(dp::CtKey{A("10.0.0.1").be, A("10.0.0.2").be, htons(1), htons(80), IPPROTO_TCP, {}}, 0,
+             0, 0, 0, dp::CtProto::kTcpEstablished, now, 0, &e),
+      dp::Conntrack::Insert::kOk);
   ConntrackAger ager(ct, ConntrackAger::Config{.slice = 16});
   size_t removed = 0;
   for (int i = 0; i < 100 && removed < 100; ++i) removed += ager.Tick();

@@ -11,21 +11,31 @@ namespace {
 
 uint8_t ProtoNumber(v1::ConntrackProtocol p) {
   switch (p) {
-    case v1::CONNTRACK_PROTOCOL_TCP: return IPPROTO_TCP;
-    case v1::CONNTRACK_PROTOCOL_UDP: return IPPROTO_UDP;
-    case v1::CONNTRACK_PROTOCOL_SCTP: return IPPROTO_SCTP;
-    case v1::CONNTRACK_PROTOCOL_ICMP: return IPPROTO_ICMP;
-    default: return 0;
+    case v1::CONNTRACK_PROTOCOL_TCP:
+      return IPPROTO_TCP;
+    case v1::CONNTRACK_PROTOCOL_UDP:
+      return IPPROTO_UDP;
+    case v1::CONNTRACK_PROTOCOL_SCTP:
+      return IPPROTO_SCTP;
+    case v1::CONNTRACK_PROTOCOL_ICMP:
+      return IPPROTO_ICMP;
+    default:
+      return 0;
   }
 }
 
 v1::ConntrackProtocol ProtoEnum(uint8_t n) {
   switch (n) {
-    case IPPROTO_TCP: return v1::CONNTRACK_PROTOCOL_TCP;
-    case IPPROTO_UDP: return v1::CONNTRACK_PROTOCOL_UDP;
-    case IPPROTO_SCTP: return v1::CONNTRACK_PROTOCOL_SCTP;
-    case IPPROTO_ICMP: return v1::CONNTRACK_PROTOCOL_ICMP;
-    default: return v1::CONNTRACK_PROTOCOL_UNSPECIFIED;
+    case IPPROTO_TCP:
+      return v1::CONNTRACK_PROTOCOL_TCP;
+    case IPPROTO_UDP:
+      return v1::CONNTRACK_PROTOCOL_UDP;
+    case IPPROTO_SCTP:
+      return v1::CONNTRACK_PROTOCOL_SCTP;
+    case IPPROTO_ICMP:
+      return v1::CONNTRACK_PROTOCOL_ICMP;
+    default:
+      return v1::CONNTRACK_PROTOCOL_UNSPECIFIED;
   }
 }
 
@@ -40,8 +50,7 @@ absl::StatusOr<uint32_t> Address(const std::string& text, const std::string& fie
   if (text.empty()) return 0u;
   const auto ip = Ip4::Parse(text);
   if (!ip) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": not an IPv4 address: \"", text, "\""));
+    return absl::InvalidArgumentError(absl::StrCat(field, ": not an IPv4 address: \"", text, "\""));
   }
   return ip->be;
 }
@@ -93,6 +102,9 @@ grpc::Status ListConntrack(const dp::Conntrack* ct, const v1::ListConntrackReque
   }
   reply->set_total(ct->connections());
   reply->set_capacity(ct->capacity());
+  const dp::Conntrack::Stats stats = ct->stats();
+  reply->set_expired(stats.expired);
+  reply->set_flushed(stats.flushed);
   return grpc::Status::OK;
 }
 

@@ -24,15 +24,19 @@ class ConntrackRpcs : public ::testing::Test {
         << error;
     dp::CtEntry* e = nullptr;
     // Client → Service VIP 10.96.0.10:80, translated to backend 10.244.1.7:8080.
-    ASSERT_EQ(ct_.Add(dp::CtKey{A("10.244.1.5").be, A("10.96.0.10").be, htons(40000), htons(80),
-                                IPPROTO_TCP, {}},
-                      A("10.244.1.7").be, htons(8080), 0, 0, dp::CtProto::kTcpEstablished,
-                      ct_.NowMs(), 2, &e),
-              dp::Conntrack::Insert::kOk);
-    ASSERT_EQ(ct_.Add(dp::CtKey{A("10.244.1.6").be, A("10.244.1.9").be, htons(5353), htons(53),
-                                IPPROTO_UDP, {}},
-                      0, 0, 0, 0, dp::CtProto::kUdpUnreplied, ct_.NowMs(), 0, &e),
-              dp::Conntrack::Insert::kOk);
+    ASSERT_EQ(
+        ct_.Add(
+            dp::CtKey{
+                A("10.244.1.5").be, A("10.96.0.10").be, htons(40000), htons(80), IPPROTO_TCP, {}},
+            A("10.244.1.7").be, htons(8080), 0, 0, dp::CtProto::kTcpEstablished, ct_.NowMs(), 2,
+            &e),
+        dp::Conntrack::Insert::kOk);
+    ASSERT_EQ(
+        ct_.Add(
+            dp::CtKey{
+                A("10.244.1.6").be, A("10.244.1.9").be, htons(5353), htons(53), IPPROTO_UDP, {}},
+            0, 0, 0, 0, dp::CtProto::kUdpUnreplied, ct_.NowMs(), 0, &e),
+        dp::Conntrack::Insert::kOk);
   }
   dp::Conntrack ct_;
 };
@@ -100,6 +104,10 @@ TEST_F(ConntrackRpcs, FlushByFilterThenAll) {
   ASSERT_TRUE(FlushConntrack(&ct_, v1::FlushConntrackRequest{}, &reply).ok());
   EXPECT_EQ(reply.removed(), 1u);
   EXPECT_EQ(ct_.connections(), 0u);
+  v1::ListConntrackReply list;
+  ASSERT_TRUE(ListConntrack(&ct_, v1::ListConntrackRequest{}, &list).ok());
+  EXPECT_EQ(list.flushed(), 2u);
+  EXPECT_EQ(list.expired(), 0u);
 }
 
 TEST(ConntrackRpcsWithoutTable, AreAFailedPrecondition) {

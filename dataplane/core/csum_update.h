@@ -14,7 +14,8 @@ inline uint16_t CsumFold(uint32_t s) noexcept {
 
 // The checksum `csum` after a 16-bit word changed from `from` to `to`.
 inline uint16_t CsumUpdate16(uint16_t csum, uint16_t from, uint16_t to) noexcept {
-  const uint32_t s = static_cast<uint16_t>(~csum) + static_cast<uint32_t>(static_cast<uint16_t>(~from)) + to;
+  const uint32_t s =
+      static_cast<uint16_t>(~csum) + static_cast<uint32_t>(static_cast<uint16_t>(~from)) + to;
   return static_cast<uint16_t>(~CsumFold(s));
 }
 

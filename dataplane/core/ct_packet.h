@@ -63,9 +63,9 @@ inline CtKey PacketKey(const PacketMeta& meta) noexcept {
 
 // Where an ICMP error's embedded packet lies: its IPv4 header and its first transport bytes.
 struct IcmpInner {
-  uint16_t ip_offset;   // embedded IPv4 header, from the frame's start
-  uint16_t l4_offset;   // embedded transport header
-  uint16_t l4_len;      // embedded transport bytes present (>= 8)
+  uint16_t ip_offset;  // embedded IPv4 header, from the frame's start
+  uint16_t l4_offset;  // embedded transport header
+  uint16_t l4_len;     // embedded transport bytes present (>= 8)
 };
 
 enum class InnerStatus : uint8_t { kOk, kTruncated, kUntracked };
@@ -121,10 +121,14 @@ inline CtProto FirstState(uint8_t proto, uint8_t tcp_flags) noexcept {
       if (tcp_flags & kTcpRst) return CtProto::kNone;
       if ((tcp_flags & (kTcpSynFlag | kTcpAckFlag)) == kTcpSynFlag) return CtProto::kTcpSynSent;
       return CtProto::kTcpEstablished;  // loose pick-up
-    case IPPROTO_UDP: return CtProto::kUdpUnreplied;
-    case IPPROTO_SCTP: return CtProto::kSctpInit;
-    case IPPROTO_ICMP: return CtProto::kIcmp;
-    default: return CtProto::kNone;
+    case IPPROTO_UDP:
+      return CtProto::kUdpUnreplied;
+    case IPPROTO_SCTP:
+      return CtProto::kSctpInit;
+    case IPPROTO_ICMP:
+      return CtProto::kIcmp;
+    default:
+      return CtProto::kNone;
   }
 }
 
@@ -157,7 +161,8 @@ inline CtProto NextTcpState(CtProto s, bool reply, uint8_t f) noexcept {
 }
 
 // The state after a packet of an existing connection (`reply`: it travels in the reply direction).
-inline CtProto NextState(CtProto s, bool reply, const rte_mbuf* m, const PacketMeta& meta) noexcept {
+inline CtProto NextState(CtProto s, bool reply, const rte_mbuf* m,
+                         const PacketMeta& meta) noexcept {
   switch (meta.l4_proto) {
     case IPPROTO_TCP:
       return NextTcpState(s, reply, meta.tcp_flags);

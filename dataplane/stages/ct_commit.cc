@@ -43,8 +43,8 @@ void CtCommitStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
     const CtKey orig = PacketKey(m);
     const uint16_t dnat_port = m.xlate_dst_ip != 0 ? m.xlate_dst_port : 0;
     CtEntry* e = nullptr;
-    Conntrack::Insert r = ct->Add(orig, m.xlate_dst_ip, dnat_port, m.xlate_src_ip,
-                                  m.xlate_src_port, first, now_ms, gen, &e);
+    Conntrack::Insert r = ct->Add(orig, m.xlate_dst_ip, dnat_port, m.xlate_src_ip, m.xlate_src_port,
+                                  first, now_ms, gen, &e);
     const bool may_move_port =
         m.xlate_src_ip != 0 && m.xlate_src_port == 0 && m.l4_proto != IPPROTO_ICMP;
     for (int t = 0; r == Conntrack::Insert::kCollision && may_move_port && t < kSnatPortTries;

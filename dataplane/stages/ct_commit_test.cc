@@ -19,20 +19,20 @@ using testing::Tuple;
 
 constexpr uint8_t kSyn = 0x02, kAck = 0x10;
 
-Pkt FromA() { return Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodAIp(), Topo::PodBIp()); }
+Pkt FromA() {
+  return Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodAIp(), Topo::PodBIp());
+}
 
 TEST(CtCommitStage, NewConnectionIsEnteredWithTheNatDecision) {
   CtPipe p;
   p.snap().policy_generation = 4;
   const Ip4 vip = A("10.96.0.10");
-  auto out = p.Run(Pkt()
-                       .Eth(Topo::PodAMac(), Topo::GatewayMac())
-                       .Ip4(Topo::PodAIp(), vip)
-                       .Tcp(40000, 80, kSyn),
-                   Topo::kPodA, [&](PacketMeta& m) {
-                     m.xlate_dst_ip = Topo::PodBIp().be;
-                     m.xlate_dst_port = htons(8080);
-                   });
+  auto out = p.Run(
+      Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodAIp(), vip).Tcp(40000, 80, kSyn),
+      Topo::kPodA, [&](PacketMeta& m) {
+        m.xlate_dst_ip = Topo::PodBIp().be;
+        m.xlate_dst_port = htons(8080);
+      });
   ASSERT_EQ(out.edge, Edge::kNext);
   const CtEntry* e = p.Find(Tuple(Topo::PodAIp(), 40000, vip, 80, IPPROTO_TCP));
   ASSERT_NE(e, nullptr);
@@ -95,20 +95,19 @@ TEST(CtCommitStage, CollidingSnatSourcePortIsMoved) {
   ASSERT_EQ(first.edge, Edge::kNext);
   EXPECT_EQ(first.meta.src_port, htons(5555));  // no collision: the port is kept
   const Ip4 other = A("10.244.1.99");
-  auto second = p.Run(Pkt()
-                          .Eth(Topo::PodAMac(), Topo::GatewayMac())
-                          .Ip4(other, Topo::PodBIp())
-                          .Tcp(5555, 80, kSyn),
-                      Topo::kPodA, snat_to_node);
+  auto second = p.Run(
+      Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(other, Topo::PodBIp()).Tcp(5555, 80, kSyn),
+      Topo::kPodA, snat_to_node);
   ASSERT_EQ(second.edge, Edge::kNext);
   EXPECT_NE(second.meta.src_port, htons(5555));
   const CtEntry* e = p.Find(Tuple(other, 5555, Topo::PodBIp(), 80, IPPROTO_TCP));
   ASSERT_NE(e, nullptr);
   EXPECT_EQ(e->snat_port, second.meta.src_port);
   // Its replies come back to the port it was given.
-  EXPECT_EQ(p.Find(CtKey{Topo::PodBIp().be, Topo::NodeIp().be, htons(80), second.meta.src_port,
-                         IPPROTO_TCP, {}}),
-            e);
+  EXPECT_EQ(
+      p.Find(CtKey{
+          Topo::PodBIp().be, Topo::NodeIp().be, htons(80), second.meta.src_port, IPPROTO_TCP, {}}),
+      e);
 }
 
 TEST(CtCommitStage, FixedSnatPortThatCollidesIsDropped) {

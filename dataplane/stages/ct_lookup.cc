@@ -78,8 +78,13 @@ void CtLookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
     PacketMeta& m = Meta(pkt);
     if (((hits >> k) & 1) == 0) {
       if (kind[i] == Kind::kRelated) {
-        m.drop = DropReason::kCtIcmpUnrelated;
-        out.edge[i] = Edge::kDrop;
+        // From a pod (here or across the overlay): invalid. From the uplink or the host: maybe
+        // about the host kernel's own traffic from before this process started; it passes
+        // untracked (the host kernel judges it; ip4_lookup delivers nothing else to pods).
+        if (m.from_overlay || ctx.snap.port(m.in_port).kind == PortKind::kPod) {
+          m.drop = DropReason::kCtIcmpUnrelated;
+          out.edge[i] = Edge::kDrop;
+        }
       } else {
         m.ct_state = CtState::kNew;
       }

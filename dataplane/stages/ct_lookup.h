@@ -12,7 +12,8 @@
 //   Input:   IPv4 packets with meta.l4 (core/l4_header.h).
 //   Edges:   kNext, kDrop.
 //   Drops:   L4_TRUNCATED (TCP/UDP/SCTP/ICMP header, or an ICMP error's embedded header, cut
-//            short), CT_ICMP_UNRELATED (ICMP error about no tracked connection), CT_TABLE_FULL
+//            short), CT_ICMP_UNRELATED (ICMP error from a pod about no tracked connection; from
+//            the uplink or the host it passes untracked), CT_TABLE_FULL
 //            (the connection's entry is half-inserted because the table was full).
 //   Writes:  meta.ct_state, meta.ct, meta.ct_policy_gen; the entry's state and last-seen time.
 //   Skips:   non-IPv4 and punted packets, and everything when the snapshot has no table.

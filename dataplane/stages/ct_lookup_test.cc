@@ -20,8 +20,12 @@ using testing::Tuple;
 
 constexpr uint8_t kSyn = 0x02, kAck = 0x10, kFin = 0x01, kRst = 0x04;
 
-Pkt FromA() { return Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodAIp(), Topo::PodBIp()); }
-Pkt FromB() { return Pkt().Eth(Topo::PodBMac(), Topo::GatewayMac()).Ip4(Topo::PodBIp(), Topo::PodAIp()); }
+Pkt FromA() {
+  return Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodAIp(), Topo::PodBIp());
+}
+Pkt FromB() {
+  return Pkt().Eth(Topo::PodBMac(), Topo::GatewayMac()).Ip4(Topo::PodBIp(), Topo::PodAIp());
+}
 
 CtProto StateOf(CtPipe& p, uint8_t proto, uint16_t sport = 40000, uint16_t dport = 80) {
   CtEntry* e = p.Find(Tuple(Topo::PodAIp(), sport, Topo::PodBIp(), dport, proto));
@@ -146,6 +150,25 @@ TEST(CtLookupStage, IcmpErrorAboutNoConnectionIsDropped) {
   EXPECT_EQ(err.edge, Edge::kDrop);
   EXPECT_EQ(err.meta.drop, DropReason::kCtIcmpUnrelated);
   EXPECT_EQ(p.drops(DropReason::kCtIcmpUnrelated), 1u);
+}
+
+TEST(CtLookupStage, UnrelatedIcmpErrorFromTheUplinkPassesUntracked) {
+  CtPipe p;
+  const Bytes udp = Pkt()
+                        .Eth(Topo::HostMac(), Topo::GatewayMac())
+                        .Ip4(Topo::NodeIp(), Topo::RemoteIp())
+                        .Udp(33434, 33434)
+                        .Payload("probe");
+  const Bytes quoted(udp.begin() + 14, udp.end());
+  auto err = p.Run(Pkt()
+                       .Eth(Topo::RouterMac(), Topo::UplinkMac())
+                       .Ip4(A("192.168.1.1"), Topo::NodeIp())
+                       .Icmp(11, 0)
+                       .Payload(quoted),
+                   Topo::kUplink);
+  EXPECT_EQ(err.edge, Edge::kNext);
+  EXPECT_EQ(err.meta.ct_state, CtState::kNone);
+  EXPECT_EQ(p.drops(DropReason::kCtIcmpUnrelated), 0u);
 }
 
 TEST(CtLookupStage, IcmpErrorQuotingTooLittleIsTruncated) {

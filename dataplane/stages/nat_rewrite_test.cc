@@ -26,8 +26,12 @@ const Ip4 kVip = A("10.96.0.10");
 
 // Client pod A → the Service VIP; backend = pod B.
 Pkt AToVip() { return Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodAIp(), kVip); }
-Pkt AToB() { return Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodAIp(), Topo::PodBIp()); }
-Pkt BToA() { return Pkt().Eth(Topo::PodBMac(), Topo::GatewayMac()).Ip4(Topo::PodBIp(), Topo::PodAIp()); }
+Pkt AToB() {
+  return Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(Topo::PodAIp(), Topo::PodBIp());
+}
+Pkt BToA() {
+  return Pkt().Eth(Topo::PodBMac(), Topo::GatewayMac()).Ip4(Topo::PodBIp(), Topo::PodAIp());
+}
 Pkt VipToA() { return Pkt().Eth(Topo::PodBMac(), Topo::GatewayMac()).Ip4(kVip, Topo::PodAIp()); }
 
 void DnatToB8080(PacketMeta& m) {
@@ -47,16 +51,16 @@ TEST(NatRewriteStage, DnatTcpFlowAndItsRepliesComeBackFromTheVip) {
   EXPECT_EQ(syn.meta.dst_port, htons(8080));
   EXPECT_EQ(syn.meta.src_ip, Topo::PodAIp().be);
 
-  auto synack = p.Run(BToA().Id(2).Tcp(8080, 40000, kSyn | kAck, 500, 101), Topo::kPodB,
-                      DnatToB8080);
+  auto synack =
+      p.Run(BToA().Id(2).Tcp(8080, 40000, kSyn | kAck, 500, 101), Topo::kPodB, DnatToB8080);
   ASSERT_EQ(synack.meta.ct_state, CtState::kReply);
   EXPECT_TRUE(SameFrame(VipToA().Id(2).Tcp(80, 40000, kSyn | kAck, 500, 101), synack.bytes));
 
   // Later packets use the entry's translation, not a new decision.
   auto data = p.Run(AToVip().Id(3).Tcp(40000, 80, kAck, 101, 501).Payload("GET /"), Topo::kPodA);
   ASSERT_EQ(data.meta.ct_state, CtState::kEstablished);
-  EXPECT_TRUE(SameFrame(AToB().Id(3).Tcp(40000, 8080, kAck, 101, 501).Payload("GET /"),
-                        data.bytes));
+  EXPECT_TRUE(
+      SameFrame(AToB().Id(3).Tcp(40000, 8080, kAck, 101, 501).Payload("GET /"), data.bytes));
 }
 
 TEST(NatRewriteStage, DnatUdpKeepsAZeroChecksumZero) {
@@ -89,11 +93,9 @@ TEST(NatRewriteStage, SnatSourceAndReverseForReplies) {
                      m.xlate_src_ip = node.be;
                      m.xlate_src_port = htons(61000);
                    });
-  EXPECT_TRUE(SameFrame(Pkt()
-                            .Eth(Topo::PodAMac(), Topo::GatewayMac())
-                            .Ip4(node, remote)
-                            .Tcp(61000, 443, kSyn),
-                        out.bytes));
+  EXPECT_TRUE(SameFrame(
+      Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac()).Ip4(node, remote).Tcp(61000, 443, kSyn),
+      out.bytes));
   auto reply = p.Run(Pkt()
                          .Eth(Topo::RouterMac(), Topo::UplinkMac())
                          .Ip4(remote, node)
@@ -152,6 +154,101 @@ TEST(NatRewriteStage, TimeExceededFromARouterKeepsTheRoutersAddress) {
                             .Icmp(11, 0)
                             .Payload(want_quoted),
                         err.bytes));
+}
+
+// The other direction: a SNATed client's own kernel answers a reply of its connection with an
+// error (the reply reached a closed port). The error travels like the original packets, so it
+// leaves from the node's address, quoting the reply as the remote sent it (to the node's port).
+TEST(NatRewriteStage, ErrorFromTheSnatedClientIsTranslatedLikeItsConnection) {
+  CtPipe p;
+  const Ip4 node = Topo::NodeIp();
+  const Ip4 remote = Topo::RemoteIp();
+  p.Run(Pkt()
+            .Eth(Topo::PodAMac(), Topo::GatewayMac())
+            .Ip4(Topo::PodAIp(), remote)
+            .Udp(40000, 53)
+            .Payload("q"),
+        Topo::kPodA, [&](PacketMeta& m) {
+          m.xlate_src_ip = node.be;
+          m.xlate_src_port = htons(61000);
+        });
+  const Bytes reply_sent = Pkt()
+                               .Eth(Topo::RouterMac(), Topo::UplinkMac())
+                               .Ip4(remote, node)
+                               .Udp(53, 61000)
+                               .Payload("answer");
+  auto reply = p.Run(reply_sent, Topo::kUplink);
+  ASSERT_EQ(reply.meta.ct_state, CtState::kReply);
+  // Pod A's kernel quotes the reply as it received it (to 10.244.1.2:40000).
+  auto err = p.Run(Pkt()
+                       .Eth(Topo::PodAMac(), Topo::GatewayMac())
+                       .Ip4(Topo::PodAIp(), remote)
+                       .Icmp(3, 3)
+                       .Payload(WithoutEth(reply.bytes)),
+                   Topo::kPodA);
+  ASSERT_EQ(err.edge, Edge::kNext);
+  ASSERT_EQ(err.meta.ct_state, CtState::kEstablished);
+  EXPECT_TRUE(SameFrame(Pkt()
+                            .Eth(Topo::PodAMac(), Topo::GatewayMac())
+                            .Ip4(node, remote)
+                            .Icmp(3, 3)
+                            .Payload(WithoutEth(reply_sent)),
+                        err.bytes));
+}
+
+// SCTP: a common header (ports, verification tag, CRC32c) and one chunk; the CRC is computed here
+// bit by bit (RFC 4960 appendix B: CRC32c, stored least significant byte first, as Linux does).
+uint32_t Crc32c(const Bytes& data) {
+  uint32_t crc = 0xffffffffu;
+  for (uint8_t b : data) {
+    crc ^= b;
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ ((crc & 1) ? 0x82f63b78u : 0);
+  }
+  return crc ^ 0xffffffffu;
+}
+
+Bytes Sctp(uint16_t sport, uint16_t dport, uint8_t chunk_type) {
+  Bytes b = {static_cast<uint8_t>(sport >> 8),
+             static_cast<uint8_t>(sport),
+             static_cast<uint8_t>(dport >> 8),
+             static_cast<uint8_t>(dport),
+             0,
+             0,
+             0,
+             42,
+             0,
+             0,
+             0,
+             0,
+             chunk_type,
+             0,
+             0,
+             8,
+             1,
+             2,
+             3,
+             4};
+  const uint32_t crc = Crc32c(b);
+  for (int i = 0; i < 4; ++i) b[8 + i] = static_cast<uint8_t>(crc >> (8 * i));
+  return b;
+}
+
+TEST(NatRewriteStage, SctpPortChangeRecomputesTheCrc) {
+  CtPipe p;
+  constexpr uint8_t kSctp = 132, kInit = 1, kInitAck = 2, kData = 0;
+  auto out =
+      p.Run(AToVip().Ip4Proto(kSctp).Payload(Sctp(5000, 80, kInit)), Topo::kPodA, DnatToB8080);
+  EXPECT_TRUE(SameFrame(AToB().Ip4Proto(kSctp).Payload(Sctp(5000, 8080, kInit)), out.bytes));
+  auto reply = p.Run(BToA().Ip4Proto(kSctp).Payload(Sctp(8080, 5000, kInitAck)), Topo::kPodB);
+  ASSERT_EQ(reply.meta.ct_state, CtState::kReply);
+  EXPECT_TRUE(SameFrame(VipToA().Ip4Proto(kSctp).Payload(Sctp(80, 5000, kInitAck)), reply.bytes));
+  const CtEntry* e = p.Find(testing::Tuple(Topo::PodAIp(), 5000, kVip, 80, kSctp));
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->state(), CtProto::kSctpEstablished);
+  p.Run(AToVip().Ip4Proto(kSctp).Payload(Sctp(5000, 80, kData)), Topo::kPodA);
+  EXPECT_EQ(e->state(), CtProto::kSctpEstablished);
+  p.Run(AToVip().Ip4Proto(kSctp).Payload(Sctp(5000, 80, 7 /* SHUTDOWN */)), Topo::kPodA);
+  EXPECT_EQ(e->state(), CtProto::kSctpShutdown);
 }
 
 TEST(NatRewriteStage, UntranslatedConnectionsAreLeftAlone) {

@@ -1,14 +1,14 @@
 #include "dataplane/tables/conntrack.h"
 
+#include <netinet/in.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_hash.h>
+#include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
-
-#include <netinet/in.h>
 
 #include <cstring>
 #include <utility>
@@ -38,46 +38,78 @@ CtEntry* Untag(void* data, bool* reply) {
 
 uint32_t CtTimeoutMs(CtProto state) noexcept {
   switch (state) {
-    case CtProto::kTcpSynSent: return 120 * kSecond;
-    case CtProto::kTcpSynRecv: return 60 * kSecond;
-    case CtProto::kTcpEstablished: return 432000 * kSecond;  // 5 days
-    case CtProto::kTcpFinWait: return 120 * kSecond;
-    case CtProto::kTcpCloseWait: return 60 * kSecond;
-    case CtProto::kTcpLastAck: return 30 * kSecond;
-    case CtProto::kTcpTimeWait: return 120 * kSecond;
-    case CtProto::kTcpClose: return 10 * kSecond;
-    case CtProto::kUdpUnreplied: return 30 * kSecond;
-    case CtProto::kUdpAssured: return 120 * kSecond;
-    case CtProto::kSctpInit: return 3 * kSecond;
-    case CtProto::kSctpEstablished: return 210 * kSecond;
-    case CtProto::kSctpShutdown: return 3 * kSecond;
-    case CtProto::kIcmp: return 30 * kSecond;
+    case CtProto::kTcpSynSent:
+      return 120 * kSecond;
+    case CtProto::kTcpSynRecv:
+      return 60 * kSecond;
+    case CtProto::kTcpEstablished:
+      return 432000 * kSecond;  // 5 days
+    case CtProto::kTcpFinWait:
+      return 120 * kSecond;
+    case CtProto::kTcpCloseWait:
+      return 60 * kSecond;
+    case CtProto::kTcpLastAck:
+      return 30 * kSecond;
+    case CtProto::kTcpTimeWait:
+      return 120 * kSecond;
+    case CtProto::kTcpClose:
+      return 10 * kSecond;
+    case CtProto::kUdpUnreplied:
+      return 30 * kSecond;
+    case CtProto::kUdpAssured:
+      return 120 * kSecond;
+    case CtProto::kSctpInit:
+      return 3 * kSecond;
+    case CtProto::kSctpEstablished:
+      return 210 * kSecond;
+    case CtProto::kSctpShutdown:
+      return 3 * kSecond;
+    case CtProto::kIcmp:
+      return 30 * kSecond;
     case CtProto::kNone:
     case CtProto::kDying:
-    case CtProto::kCount: break;
+    case CtProto::kCount:
+      break;
   }
   return 0;
 }
 
 const char* CtProtoName(CtProto state) noexcept {
   switch (state) {
-    case CtProto::kNone: return "none";
-    case CtProto::kTcpSynSent: return "SYN_SENT";
-    case CtProto::kTcpSynRecv: return "SYN_RECV";
-    case CtProto::kTcpEstablished: return "ESTABLISHED";
-    case CtProto::kTcpFinWait: return "FIN_WAIT";
-    case CtProto::kTcpCloseWait: return "CLOSE_WAIT";
-    case CtProto::kTcpLastAck: return "LAST_ACK";
-    case CtProto::kTcpTimeWait: return "TIME_WAIT";
-    case CtProto::kTcpClose: return "CLOSE";
-    case CtProto::kUdpUnreplied: return "UNREPLIED";
-    case CtProto::kUdpAssured: return "ASSURED";
-    case CtProto::kSctpInit: return "INIT";
-    case CtProto::kSctpEstablished: return "ESTABLISHED";
-    case CtProto::kSctpShutdown: return "SHUTDOWN";
-    case CtProto::kIcmp: return "ICMP";
-    case CtProto::kDying: return "DYING";
-    case CtProto::kCount: break;
+    case CtProto::kNone:
+      return "none";
+    case CtProto::kTcpSynSent:
+      return "SYN_SENT";
+    case CtProto::kTcpSynRecv:
+      return "SYN_RECV";
+    case CtProto::kTcpEstablished:
+      return "ESTABLISHED";
+    case CtProto::kTcpFinWait:
+      return "FIN_WAIT";
+    case CtProto::kTcpCloseWait:
+      return "CLOSE_WAIT";
+    case CtProto::kTcpLastAck:
+      return "LAST_ACK";
+    case CtProto::kTcpTimeWait:
+      return "TIME_WAIT";
+    case CtProto::kTcpClose:
+      return "CLOSE";
+    case CtProto::kUdpUnreplied:
+      return "UNREPLIED";
+    case CtProto::kUdpAssured:
+      return "ASSURED";
+    case CtProto::kSctpInit:
+      return "INIT";
+    case CtProto::kSctpEstablished:
+      return "ESTABLISHED";
+    case CtProto::kSctpShutdown:
+      return "SHUTDOWN";
+    case CtProto::kIcmp:
+      return "ICMP";
+    case CtProto::kDying:
+      return "DYING";
+    case CtProto::kCount:
+      break;
   }
   return "?";
 }
@@ -88,8 +120,7 @@ bool CtFilter::Matches(const CtKey& orig, const CtEntry& e) const noexcept {
   if (dst_ip != 0 && orig.dst_ip != dst_ip && e.dnat_ip != dst_ip) return false;
   if (port != 0) {
     const CtKey r = e.Reply(orig.proto);
-    if (orig.src_port != port && orig.dst_port != port && r.src_port != port &&
-        r.dst_port != port)
+    if (orig.src_port != port && orig.dst_port != port && r.src_port != port && r.dst_port != port)
       return false;
   }
   return true;
@@ -192,10 +223,9 @@ Conntrack::Insert Conntrack::Add(const CtKey& orig, uint32_t dnat_ip, uint16_t d
     rte_mempool_put(pool_, e);
     return Insert::kFull;
   }
-  if (two_keys &&
-      rte_hash_add_key_data(hash_, &reply,
-                            reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(e) | kCtReplyTag)) !=
-          0) {
+  if (two_keys && rte_hash_add_key_data(
+                      hash_, &reply,
+                      reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(e) | kCtReplyTag)) != 0) {
     // Readers may already hold it through the original key: leave it for the ager.
     e->seen.store(CtEntry::Seen(CtProto::kDying, Tick(now_ms)), std::memory_order_relaxed);
     return Insert::kFull;
@@ -221,11 +251,22 @@ void Conntrack::Unlink(const CtKey& orig, CtEntry* e, std::vector<Removed>& out)
 void Conntrack::Reclaim(std::vector<Removed>& removed) {
   if (removed.empty()) return;
   if (qsbr_ != nullptr) rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  // rte_hash (MULTI_WRITER_ADD) returns a freed key slot through the calling lcore's slot cache,
+  // indexed by rte_lcore_id(): a control thread that is not an EAL lcore (gRPC, the ager) borrows
+  // an lcore id for the frees. Slots left in that cache stay within rte_hash's per-lcore reserve,
+  // so the table's capacity is unaffected.
+  const bool borrowed = rte_lcore_id() == LCORE_ID_ANY && rte_thread_register() == 0;
+  const bool can_free_slots = rte_lcore_id() != LCORE_ID_ANY;
   for (const Removed& r : removed) {
-    if (r.reply_pos >= 0) rte_hash_free_key_with_position(hash_, r.reply_pos);
-    if (r.orig_pos >= 0) rte_hash_free_key_with_position(hash_, r.orig_pos);
+    if (can_free_slots) {
+      if (r.reply_pos >= 0) rte_hash_free_key_with_position(hash_, r.reply_pos);
+      if (r.orig_pos >= 0) rte_hash_free_key_with_position(hash_, r.orig_pos);
+    } else {
+      lost_slots_.fetch_add((r.reply_pos >= 0) + (r.orig_pos >= 0), std::memory_order_relaxed);
+    }
     rte_mempool_put(pool_, r.entry);
   }
+  if (borrowed) rte_thread_unregister();
   removed.clear();
 }
 
@@ -282,8 +323,7 @@ size_t Conntrack::Age(uint32_t now_ms, uint32_t budget) {
 
 size_t Conntrack::Flush(const CtFilter& filter) {
   std::lock_guard lock(ctl_mu_);
-  const size_t n =
-      RemoveIf([&](const CtKey& k, const CtEntry& e) { return filter.Matches(k, e); });
+  const size_t n = RemoveIf([&](const CtKey& k, const CtEntry& e) { return filter.Matches(k, e); });
   flushed_.fetch_add(n, std::memory_order_relaxed);
   return n;
 }

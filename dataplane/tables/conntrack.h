@@ -12,13 +12,15 @@
 // IPv4 5-tuples (CtKey). Each connection is in it twice, pointing to one CtEntry from an
 // rte_mempool: under its original tuple (as first received) and under its reply tuple (what the
 // other side sends back after NAT). Bit 0 of the stored data pointer says which key matched.
-// Lookups never lock; adds take rte_hash's writer lock, shared only by threads that add or delete
-// (new connections, ageing), never by lookups.
+// Lookups never lock. Adds take rte_hash's writer lock (MULTI_WRITER_ADD), shared only with other
+// adds and control's deletes: a worker can wait there only while opening a connection, never on
+// the established path.
 //
-// Removal (control thread only): delete both keys, wait for an RCU grace period on the process's
-// rte_rcu_qsbr, then return the key slots (rte_hash_free_key_with_position: LF mode does not free
-// on delete) and the entry to the pool. A worker holding an entry pointer thus never sees it reused
-// within its loop iteration.
+// Removal (control threads only, one at a time): delete both keys, wait for an RCU grace period on
+// the process's rte_rcu_qsbr, then return the key slots (rte_hash_free_key_with_position: LF mode
+// does not free on delete; a thread that is no EAL lcore borrows an lcore id for it, see Reclaim)
+// and the entry to the pool. A worker holding an entry pointer thus never sees it reused within
+// its loop iteration. Workers never delete.
 //
 // Full table (defined behaviour): when the pool has no entry left, or the hash cannot place a key
 // (a cuckoo hash may refuse a key shortly before it is completely full), the new connection is
@@ -35,12 +37,10 @@
 // keys plus rte_hash's per-lcore slot reserve (127 × 63 slots with MULTI_WRITER_ADD) fit 2^19
 // slots: rte_hash rounds its rings up to powers of two, and 262144 would cost 170 bytes.
 #pragma once
-#include <rte_hash_crc.h>
-
 #include <atomic>
 #include <cstddef>
-#include <mutex>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -76,14 +76,14 @@ enum class CtProto : uint8_t {
   kTcpCloseWait,  // the reply side sent the first FIN
   kTcpLastAck,    // both sides sent FIN
   kTcpTimeWait,
-  kTcpClose,      // RST seen
+  kTcpClose,  // RST seen
   kUdpUnreplied,
-  kUdpAssured,    // a reply was seen
+  kUdpAssured,  // a reply was seen
   kSctpInit,
   kSctpEstablished,
   kSctpShutdown,
   kIcmp,
-  kDying,         // half-inserted (its reply key could not be placed): removed by the next ageing
+  kDying,  // half-inserted (its reply key could not be placed): removed by the next ageing
   kCount,
 };
 
@@ -101,14 +101,14 @@ inline constexpr uint32_t kCtTickMask = 0xffffff;
 // entry is published in the hash. `policy_gen` and `seen` are rewritten by workers with relaxed
 // atomic stores (a lost update between two workers costs one state step or an older timestamp).
 struct CtEntry {
-  uint32_t orig_src_ip;   // the original tuple, as first received (network order)
+  uint32_t orig_src_ip;  // the original tuple, as first received (network order)
   uint32_t orig_dst_ip;
   uint16_t orig_src_port;
   uint16_t orig_dst_port;
-  uint32_t dnat_ip;       // destination after DNAT (network order); 0 = no DNAT
-  uint32_t snat_ip;       // source after SNAT (network order); 0 = no SNAT
-  uint16_t dnat_port;     // 0 = port unchanged
-  uint16_t snat_port;     // 0 = port unchanged
+  uint32_t dnat_ip;                  // destination after DNAT (network order); 0 = no DNAT
+  uint32_t snat_ip;                  // source after SNAT (network order); 0 = no SNAT
+  uint16_t dnat_port;                // 0 = port unchanged
+  uint16_t snat_port;                // 0 = port unchanged
   std::atomic<uint32_t> policy_gen;  // dp: rw, ctl: ro  generation that last admitted it
   std::atomic<uint32_t> seen;        // dp: rw, ctl: ro  bits 0-7 CtProto, 8-31 last packet tick
 
@@ -143,9 +143,9 @@ inline constexpr uintptr_t kCtReplyTag = 1;
 
 // A listing/flush filter; 0 fields match anything. Addresses and ports network order.
 struct CtFilter {
-  uint32_t src_ip = 0;   // the original source
-  uint32_t dst_ip = 0;   // the original destination or the DNAT destination
-  uint16_t port = 0;     // any port of either tuple
+  uint32_t src_ip = 0;  // the original source
+  uint32_t dst_ip = 0;  // the original destination or the DNAT destination
+  uint16_t port = 0;    // any port of either tuple
   uint8_t proto = 0;
 
   bool Matches(const CtKey& orig, const CtEntry& e) const noexcept;
@@ -158,8 +158,8 @@ struct CtConnection {
   uint32_t dnat_ip, snat_ip;
   uint16_t dnat_port, snat_port;
   CtProto state;
-  uint32_t idle_ms;       // since the last packet
-  uint32_t expires_in_ms; // until ageing removes it (0: due)
+  uint32_t idle_ms;        // since the last packet
+  uint32_t expires_in_ms;  // until ageing removes it (0: due)
   uint32_t policy_gen;
 };
 
@@ -184,6 +184,7 @@ class Conntrack {
   struct Stats {
     uint64_t expired = 0;
     uint64_t flushed = 0;
+    uint64_t lost_slots = 0;  // see Reclaim() in conntrack.cc; 0 unless lcore ids run out
   };
 
   Conntrack() = default;
@@ -209,9 +210,10 @@ class Conntrack {
              uint16_t snat_port, CtProto state, uint32_t now_ms, uint32_t policy_gen,
              CtEntry** entry) noexcept;
 
-  // Control threads (serialised among themselves; never blocking a worker). Visits up to `budget` hash slots from where the last call stopped (wrapping
-  // around), removes the connections idle longer than their state's timeout at `now_ms`, waits
-  // for one grace period if it removed any, frees them. Returns how many it removed.
+  // Control threads (serialised among themselves; never blocking a worker). Visits up to `budget`
+  // hash slots from where the last call stopped (wrapping around), removes the connections idle
+  // longer than their state's timeout at `now_ms`, waits for one grace period if it removed any,
+  // frees them. Returns how many it removed.
   size_t Age(uint32_t now_ms, uint32_t budget);
   // Control thread. Remove every connection the filter matches (all with the default filter).
   size_t Flush(const CtFilter& filter);
@@ -225,7 +227,8 @@ class Conntrack {
   uint32_t connections() const;  // entries in use (including those awaiting their grace period)
   uint64_t bytes_per_connection() const { return bytes_per_connection_; }
   Stats stats() const {
-    return Stats{expired_.load(std::memory_order_relaxed), flushed_.load(std::memory_order_relaxed)};
+    return Stats{expired_.load(std::memory_order_relaxed),
+                 flushed_.load(std::memory_order_relaxed)};
   }
 
  private:
@@ -253,6 +256,8 @@ class Conntrack {
   uint32_t age_next_ = 0;  // guarded by ctl_mu_: rte_hash_iterate position
   std::atomic<uint64_t> expired_{0};
   std::atomic<uint64_t> flushed_{0};
+  // Key slots not returned because no lcore id could be borrowed (all RTE_MAX_LCORE in use).
+  std::atomic<uint64_t> lost_slots_{0};
 };
 
 }  // namespace nodeplane::dp

@@ -87,9 +87,9 @@ TEST_F(ConntrackTable, SecondAddOfTheSameTupleReturnsTheFirstEntry) {
 
 TEST_F(ConntrackTable, ReplyTupleOfAnotherConnectionIsACollision) {
   CtEntry* e = nullptr;
-  ASSERT_EQ(ct_.Add(Key("10.0.0.5", 1000, "10.0.0.6", 80), 0, 0, 0, 0, CtProto::kTcpSynSent, 0, 0,
-                    &e),
-            Conntrack::Insert::kOk);
+  ASSERT_EQ(
+      ct_.Add(Key("10.0.0.5", 1000, "10.0.0.6", 80), 0, 0, 0, 0, CtProto::kTcpSynSent, 0, 0, &e),
+      Conntrack::Insert::kOk);
   // SNAT of another client onto 10.0.0.5:1000 would make its replies indistinguishable.
   EXPECT_EQ(ct_.Add(Key("10.0.0.9", 2000, "10.0.0.6", 80), 0, 0, A("10.0.0.5").be, htons(1000),
                     CtProto::kTcpSynSent, 0, 0, &e),
@@ -220,9 +220,10 @@ TEST(ConntrackAgeing, RemovesExpiredConnectionsWhileAWorkerKeepsReading) {
       CtKey keys[8];
       const CtKey* ptrs[8];
       for (uint16_t i = 0; i < 8; ++i) {
-        keys[i] = i == 0 ? live
-                         : Key("10.0.1.1", static_cast<uint16_t>(1 + (bursts.load() * 7 + i) % 1000),
-                               "10.0.0.2", 53, IPPROTO_UDP);
+        keys[i] = i == 0
+                      ? live
+                      : Key("10.0.1.1", static_cast<uint16_t>(1 + (bursts.load() * 7 + i) % 1000),
+                            "10.0.0.2", 53, IPPROTO_UDP);
         ptrs[i] = &keys[i];
       }
       uint64_t hits = 0;
@@ -263,6 +264,34 @@ TEST(ConntrackAgeing, RemovesExpiredConnectionsWhileAWorkerKeepsReading) {
   EXPECT_EQ(removed, 1000u);
   EXPECT_EQ(bad.load(), 0u);
   EXPECT_EQ(ct.connections(), 1u + reused);
+}
+
+// gRPC and the ager are no EAL lcores: removing from them must work (rte_hash frees key slots
+// through a per-lcore cache) and the slots must be reusable.
+TEST(ConntrackControlThreads, FlushAndAgeFromANonEalThread) {
+  testing::Eal();
+  Conntrack ct;
+  std::string error;
+  ASSERT_TRUE(ct.Init(Conntrack::Limits{.entries = 64}, nullptr, &error, "ct_thr")) << error;
+  CtEntry* e = nullptr;
+  for (int round = 0; round < 3; ++round) {
+    uint32_t added = 0;
+    for (uint16_t p = 1; p <= 40; ++p) {
+      if (ct.Add(Key("10.0.0.5", p, "10.0.0.6", 53, IPPROTO_UDP), 0, 0, 0, 0,
+                 CtProto::kUdpUnreplied, 0, 0, &e) == Conntrack::Insert::kOk)
+        ++added;
+    }
+    EXPECT_EQ(added, 40u) << "round " << round;
+    size_t removed = 0;
+    std::thread control([&] {
+      removed = ct.Age(60'000, 20);
+      removed += ct.Flush(CtFilter{});
+    });
+    control.join();
+    EXPECT_EQ(removed, 40u);
+    EXPECT_EQ(ct.connections(), 0u);
+  }
+  EXPECT_EQ(ct.stats().lost_slots, 0u);
 }
 
 TEST(ConntrackMemory, DefaultTableReportsTheDocumentedBytesPerConnection) {

@@ -150,6 +150,13 @@ absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
       const auto mac = Mac::Parse(args[1]);
       if (!ip || !mac) return LineError(line_no, "neighbor: expected <ipv4> <mac>");
       s.neighbors[*ip] = *mac;
+    } else if (key == "conntrack" && args.size() == 1) {
+      auto n = Count(args[0], line_no);
+      if (!n.ok()) return n.status();
+      if (*n < 64 || *n > (uint64_t{1} << 30)) {
+        return LineError(line_no, "conntrack: entries must be between 64 and 2^30");
+      }
+      s.conntrack_entries = static_cast<uint32_t>(*n);
     } else if (key == "input" && args.size() == 1) {
       s.input = args[0];
     } else if (key == "expect" && args.size() == 1) {

@@ -9,6 +9,8 @@
 //   expect <name>|none                        where they must leave (pcap tests)
 //   drop <metric_name> <count>                expected drops by reason (others must be 0)
 //   count <metric_name> <count>               expected event counters (pcap tests)
+//   conntrack <entries>                       track connections in a table of that size
+//                                             (dataplane/tables/conntrack.h); absent: no table
 //   state {                                   a nodeplane.v1.State in protobuf text format,
 //     node { ... } pods { ... }               up to the matching closing brace
 //   }
@@ -43,6 +45,7 @@ struct Scenario {
   std::map<std::string, uint64_t> drops;     // DropReasonName → count
   std::map<std::string, uint64_t> counters;  // CounterName → count
   std::map<Ip4, Mac> neighbors;               // neighbor <ip> <mac>
+  uint32_t conntrack_entries = 0;              // conntrack <entries>; 0: no conntrack table
 
   const PortDecl* Port(const std::string& name) const;
 };

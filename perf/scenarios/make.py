@@ -123,7 +123,22 @@ expect pod_a
     return scenario, frames
 
 
-SCENARIOS = {"l3fwd": l3fwd, "encap": encap, "decap": decap}
+def ct():
+    """l3fwd's traffic with connection tracking: after the first replay every packet is
+    conntrack-established (ct_lookup hit, state and time refresh, ct_commit and nat_rewrite pass)."""
+    scenario, frames = l3fwd()
+    scenario = scenario.replace(
+        "# l3fwd: pod-to-pod L3 forwarding on one node.",
+        "# ct: l3fwd, conntrack on.")
+    scenario = scenario.replace(
+        "# ip4_lookup (anti-spoofing + one bulk lookup), ip4_forward (TTL, checksum, MACs), port_tx.",
+        "# ct_lookup (one bulk hash lookup, state/time refresh), ct_commit, nat_rewrite (nothing to\n"
+        "# translate), ip4_lookup, ip4_forward, port_tx.")
+    scenario = scenario.replace("input pod_a\n", "input pod_a\nconntrack 258048\n")
+    return scenario, frames
+
+
+SCENARIOS = {"l3fwd": l3fwd, "encap": encap, "decap": decap, "ct": ct}
 
 
 def main(names):

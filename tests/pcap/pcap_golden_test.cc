@@ -123,6 +123,14 @@ TEST_P(PcapGolden, Matches) {
   ASSERT_TRUE(spec.ok()) << spec.status();
   auto snap = dp::BuildSnapshot(*spec, &error);
   ASSERT_NE(snap, nullptr) << error;
+  // `conntrack N` in case.txt: a table like nodeplaned's, outliving the snapshot.
+  dp::Conntrack conntrack;
+  if (sc->conntrack_entries != 0) {
+    ASSERT_TRUE(conntrack.Init(dp::Conntrack::Limits{.entries = sc->conntrack_entries}, nullptr,
+                               &error, ("ct_g" + std::to_string(seq)).c_str()))
+        << error;
+    snap->conntrack = &conntrack;
+  }
 
   {
     dp::Rcu rcu(1);
