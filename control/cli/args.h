@@ -33,6 +33,9 @@ enum class Command {
   kRemoteNodes,
   kRemoteNodeSet,
   kRemoteNodeDelete,
+  kServices,
+  kBackends,
+  kLb,
 };
 
 // One parsed command line. The write commands carry the request exactly as it will be sent, so a
@@ -47,6 +50,8 @@ struct Invocation {
   v1::DetachPodRequest detach;                       // kDetach
   v1::UpsertRemoteNodesRequest upsert_remote_nodes;  // kRemoteNodeSet (one node)
   v1::DeleteRemoteNodesRequest delete_remote_nodes;  // kRemoteNodeDelete (one name)
+  std::string backends_of;                           // kBackends: "NAMESPACE/NAME" or "" (all)
+  v1::ExplainServiceBackendRequest explain;          // kLb
 };
 
 // Parses the arguments after argv[0]. env_socket is $NODEPLANE_SOCKET (nullptr or "" when unset).

@@ -61,6 +61,8 @@ class NodeplaneService final : public v1::Nodeplane::Service {
   grpc::Status GetState(grpc::ServerContext*, const v1::GetStateRequest*, v1::State*) override;
   grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*, v1::Stats*) override;
   grpc::Status GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*, v1::Status*) override;
+  grpc::Status ExplainServiceBackend(grpc::ServerContext*, const v1::ExplainServiceBackendRequest*,
+                                     v1::ExplainServiceBackendReply*) override;
 
  private:
   // Services and EndpointSlices of a sync, checked as a whole (nodeplane_service_services.cc).
