@@ -471,7 +471,7 @@ absl::StatusOr<ServiceState> ApplyServiceChange(const ServiceState& current, boo
   ServiceState next;
   if (!replace_all) next = current;
   for (const ServiceKey& k : delete_services) next.services.erase(k);
-  for (const EndpointSliceKey& k : delete_slices) next.slices.erase(k);
+  for (const EndpointSliceKey& k : delete_slices) next.EraseSlice(k);
   std::set<ServiceKey> incoming;
   for (const ServiceModel& s : upsert_services) incoming.insert(s.key);
   // Stored Services first (they were consistent), then the request's in order, so the error
@@ -492,8 +492,7 @@ absl::StatusOr<ServiceState> ApplyServiceChange(const ServiceState& current, boo
   std::map<ServiceKey, size_t> incoming_slices;  // Service → index of its first upserted slice
   for (size_t i = 0; i < upsert_slices.size(); ++i) {
     incoming_slices.emplace(ServiceKey{upsert_slices[i].key.ns, upsert_slices[i].service_name}, i);
-    EndpointSliceKey key = upsert_slices[i].key;
-    next.slices[key] = std::move(upsert_slices[i]);
+    next.PutSlice(std::move(upsert_slices[i]));
   }
   // Backends per Service over all its slices: what its tables can hold.
   for (const auto& [svc, first] : incoming_slices) {
