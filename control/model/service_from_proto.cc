@@ -475,15 +475,18 @@ absl::StatusOr<ServiceState> ApplyServiceChange(const ServiceState& current, boo
   std::set<ServiceKey> incoming;
   for (const ServiceModel& s : upsert_services) incoming.insert(s.key);
   // Stored Services first (they were consistent), then the request's in order, so the error
-  // names the request's element.
-  Claims claims;
-  for (const auto& [key, svc] : next.services) {
-    if (incoming.contains(key)) continue;
-    if (absl::Status s = claims.Add(svc, ""); !s.ok()) return s;
-  }
-  for (size_t i = 0; i < upsert_services.size(); ++i) {
-    const std::string where = absl::StrCat(services_field, "[", i, "]");
-    if (absl::Status s = claims.Add(upsert_services[i], where); !s.ok()) return s;
+  // names the request's element. Only new or changed Services can make a collision: a change of
+  // slices or deletes alone skips the check (and its walk over every Service).
+  if (!upsert_services.empty()) {
+    Claims claims;
+    for (const auto& [key, svc] : next.services) {
+      if (incoming.contains(key)) continue;
+      if (absl::Status s = claims.Add(svc, ""); !s.ok()) return s;
+    }
+    for (size_t i = 0; i < upsert_services.size(); ++i) {
+      const std::string where = absl::StrCat(services_field, "[", i, "]");
+      if (absl::Status s = claims.Add(upsert_services[i], where); !s.ok()) return s;
+    }
   }
   for (ServiceModel& s : upsert_services) {
     ServiceKey key = s.key;
