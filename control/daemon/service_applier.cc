@@ -96,18 +96,12 @@ absl::StatusOr<ServiceExplanation> Applier::ExplainServiceBackend(Ip4 src, uint1
   for (const auto& [svc, c] : services_.installed()) {
     if (c.entries.contains(key)) x.service = svc;
   }
-  // Inside the cluster: a pod's address or one of this node's (its host); anything else comes
-  // from outside (the uplink).
+  // As svc_lb sees it: this node's pods and host are inside; anything else arrives on the uplink
+  // and counts as outside — pods of other nodes too (they come through VXLAN).
   bool inside = false;
-  for (const auto& [k, pod] : state_.pods) {
-    for (Ip4 ip : pod.ips) inside = inside || ip == src;
-  }
   if (state_.node) {
     for (const Ip4Prefix& a : state_.node->addresses) inside = inside || a.addr == src;
     for (const Ip4Prefix& c : state_.node->pod_cidrs) inside = inside || c.Contains(src);
-  }
-  for (const auto& [n, r] : state_.remote_nodes) {
-    for (const Ip4Prefix& c : r.pod_cidrs) inside = inside || c.Contains(src);
   }
   x.outside = !inside;
   x.kind = e->kind;
