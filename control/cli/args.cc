@@ -1,6 +1,7 @@
 // Command-line parsing for nodeplanectl.
 #include "control/cli/args.h"
 
+#include <cctype>
 #include <charconv>
 #include <cstdint>
 #include <optional>
@@ -30,6 +31,7 @@ bool IsCommandFlag(std::string_view name) {
       "--name",   "--address", "--pod-cidr", "--gateway",      "--netns", "--ip",   "--mtu",
       "--ifname", "--label",   "--underlay", "--vtep-address", "--vni",   "--port", "--vtep-mac",
       "--src",    "--dst",     "--proto",
+      "--source-port",
   };
   return kFlags.contains(name);
 }
@@ -68,6 +70,9 @@ std::optional<CommandSpec> LookupCommand(std::string_view word) {
                        {"--pod-cidr"},
                        0};
   }
+  if (word == "services") return CommandSpec{Command::kServices, {}, {}, 0};
+  if (word == "backends") return CommandSpec{Command::kBackends, {}, {}, 1, "SERVICE"};
+  if (word == "lb") return CommandSpec{Command::kLb, {"--source-port"}, {}, 2, "SRC_IP DST_IP:PORT/PROTO"};
   if (word == "remote-node delete") {
     return CommandSpec{Command::kRemoteNodeDelete, {}, {}, 1, "NAME"};
   }
@@ -193,6 +198,40 @@ absl::Status FillRemoteNodeSet(const std::vector<FlagValue>& flags,
   node.set_vni(vni);
   node.set_udp_port(port);
   node.set_vtep_mac(mac);
+  return absl::OkStatus();
+}
+
+// lb SRC_IP DST_IP:PORT/PROTO [--source-port N]. Addresses are the daemon's to judge.
+absl::Status FillLb(const std::vector<std::string>& pos, const std::vector<FlagValue>& flags,
+                    v1::ExplainServiceBackendRequest& req) {
+  req.set_source_ip(pos[0]);
+  const std::string& dst = pos[1];
+  const size_t colon = dst.rfind(':');
+  const size_t slash = dst.rfind('/');
+  if (colon == std::string::npos || slash == std::string::npos || slash < colon) {
+    return UsageError("lb: want DST_IP:PORT/PROTO, e.g. 10.96.0.10:80/TCP, got \"" + dst + "\"");
+  }
+  req.set_destination_ip(dst.substr(0, colon));
+  absl::StatusOr<uint32_t> port = ParseUint32("lb: PORT", dst.substr(colon + 1, slash - colon - 1));
+  if (!port.ok()) return port.status();
+  req.set_destination_port(*port);
+  std::string proto = dst.substr(slash + 1);
+  for (char& c : proto) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (proto == "TCP") {
+    req.set_protocol(v1::TCP);
+  } else if (proto == "UDP") {
+    req.set_protocol(v1::UDP);
+  } else if (proto == "SCTP") {
+    req.set_protocol(v1::SCTP);
+  } else {
+    return UsageError("lb: PROTO must be TCP, UDP or SCTP, got \"" + proto + "\"");
+  }
+  for (const auto& f : flags) {
+    if (f.name != "--source-port") continue;
+    absl::StatusOr<uint32_t> sport = ParseUint32(f.name, f.value);
+    if (!sport.ok()) return sport.status();
+    req.set_source_port(*sport);
+  }
   return absl::OkStatus();
 }
 
@@ -406,7 +445,7 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args, const
     return UsageError(command_word + ": unexpected argument \"" + positionals[spec->positionals] +
                       "\"");
   }
-  if (positionals.size() < spec->positionals) {
+  if (positionals.size() < spec->positionals && spec->command != Command::kBackends) {
     return UsageError(command_word + ": missing " + std::string(spec->positional_name));
   }
 
@@ -439,6 +478,16 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args, const
     }
     case Command::kRemoteNodeSet:
       status = FillRemoteNodeSet(flags, inv.upsert_remote_nodes);
+      break;
+    case Command::kBackends:
+      if (!positionals.empty()) {
+        absl::StatusOr<v1::PodKey> key = ParsePodKey(positionals[0]);  // same NAMESPACE/NAME form
+        if (!key.ok()) return key.status();
+        inv.backends_of = positionals[0];
+      }
+      break;
+    case Command::kLb:
+      status = FillLb(positionals, flags, inv.explain);
       break;
     case Command::kRemoteNodeDelete:
       status = CheckNodeName("remote-node delete", positionals[0]);
@@ -494,6 +543,11 @@ Commands:
   conntrack flush [--src IP] [--dst IP] [--proto P] [--port N]
                                remove matching connections (all without filters); their next
                                packets start new connections
+  services                     one row per Service: type, addresses, ports, policies
+  backends [NAMESPACE/NAME]    the endpoints of every Service (or of one), with conditions
+  lb SRC_IP DST_IP:PORT/PROTO [--source-port N]
+                               which backend a new connection would get and why (Service,
+                               endpoint set, Maglev slot or affinity, SNAT)
   help, --help, -h             this text
 
 Exit status: 0 success, 1 the daemon returned an error or could not be reached, 2 usage error.

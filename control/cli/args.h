@@ -35,6 +35,9 @@ enum class Command {
   kRemoteNodeDelete,
   kConntrackList,
   kConntrackFlush,
+  kServices,
+  kBackends,
+  kLb,
 };
 
 // One parsed command line. The write commands carry the request exactly as it will be sent, so a
@@ -51,6 +54,8 @@ struct Invocation {
   v1::DeleteRemoteNodesRequest delete_remote_nodes;  // kRemoteNodeDelete (one name)
   v1::ListConntrackRequest list_conntrack;           // kConntrackList
   v1::FlushConntrackRequest flush_conntrack;         // kConntrackFlush
+  std::string backends_of;                           // kBackends: "NAMESPACE/NAME" or "" (all)
+  v1::ExplainServiceBackendRequest explain;          // kLb
 };
 
 // Parses the arguments after argv[0]. env_socket is $NODEPLANE_SOCKET (nullptr or "" when unset).

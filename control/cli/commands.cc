@@ -9,6 +9,7 @@
 
 #include "control/cli/conntrack_format.h"
 #include "control/cli/format.h"
+#include "control/cli/format_services.h"
 #include "nodeplane/v1/nodeplane.grpc.pb.h"
 
 namespace nodeplane::cli {
@@ -53,6 +54,11 @@ class Client {
         return ConntrackList();
       case Command::kConntrackFlush:
         return ConntrackFlush();
+      case Command::kServices:
+      case Command::kBackends:
+        return ServicesOrBackends();
+      case Command::kLb:
+        return Lb();
     }
     return kExitFailure;
   }
@@ -200,6 +206,31 @@ class Client {
       return kExitFailure;
     }
     out_ << (Json() ? ToJson(reply) : FormatConntrackFlush(reply));
+  int ServicesOrBackends() {
+    v1::State reply;
+    if (!Call("GetState", &v1::Nodeplane::Stub::GetState, v1::GetStateRequest(), &reply)) {
+      return kExitFailure;
+    }
+    if (Json()) {
+      v1::State only;  // like remote-nodes: just the kinds asked for, parseable as a State
+      *only.mutable_services() = reply.services();
+      *only.mutable_endpoint_slices() = reply.endpoint_slices();
+      out_ << ToJson(only);
+    } else if (inv_.command == Command::kServices) {
+      out_ << FormatServices(reply);
+    } else {
+      out_ << FormatBackends(reply, inv_.backends_of);
+    }
+    return kExitOk;
+  }
+
+  int Lb() {
+    v1::ExplainServiceBackendReply reply;
+    if (!Call("ExplainServiceBackend", &v1::Nodeplane::Stub::ExplainServiceBackend, inv_.explain,
+              &reply)) {
+      return kExitFailure;
+    }
+    out_ << (Json() ? ToJson(reply) : FormatExplain(reply));
     return kExitOk;
   }
 

@@ -21,6 +21,7 @@
 #include "control/cli/args.h"
 #include "control/cli/commands.h"
 #include "control/cli/format.h"
+#include "control/cli/format_services.h"
 #include "control/cli/table.h"
 #include "nodeplane/v1/nodeplane.grpc.pb.h"
 
@@ -1030,6 +1031,78 @@ TEST_F(DaemonTest, BinaryExitCodes) {
   r = RunBinary({"pods"}, socket_);
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out, FormatPods(SampleState()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Services
+
+TEST(ServicesCli, LbParsesTheFiveTuple) {
+  absl::StatusOr<Invocation> inv =
+      Parse({"lb", "198.51.100.9", "10.96.0.10:53/udp", "--source-port", "12345"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kLb);
+  EXPECT_EQ(inv->explain.source_ip(), "198.51.100.9");
+  EXPECT_EQ(inv->explain.destination_ip(), "10.96.0.10");
+  EXPECT_EQ(inv->explain.destination_port(), 53u);
+  EXPECT_EQ(inv->explain.protocol(), v1::UDP);
+  EXPECT_EQ(inv->explain.source_port(), 12345u);
+  ExpectUsageError({"lb", "1.2.3.4", "10.96.0.10:80"}, "DST_IP:PORT/PROTO");
+  ExpectUsageError({"lb", "1.2.3.4", "10.96.0.10:80/ICMP"}, "TCP, UDP or SCTP");
+  ExpectUsageError({"lb", "1.2.3.4"}, "missing");
+  EXPECT_EQ(Parse({"backends"})->backends_of, "");
+  EXPECT_EQ(Parse({"backends", "default/web"})->backends_of, "default/web");
+  ExpectUsageError({"backends", "web"}, "NAMESPACE/NAME");
+}
+
+TEST(ServicesCli, TablesShowPortsPoliciesAndConditions) {
+  v1::State st;
+  v1::Service* s = st.add_services();
+  s->mutable_key()->set_namespace_("default");
+  s->mutable_key()->set_name("web");
+  s->set_type(v1::NODE_PORT);
+  s->add_cluster_ips("10.96.0.10");
+  s->add_external_ips("203.0.113.250");
+  v1::ServicePort* p = s->add_ports();
+  p->set_port(80);
+  p->set_node_port(30080);
+  p->set_protocol(v1::TCP);
+  s->set_external_traffic_policy(v1::LOCAL);
+  s->mutable_client_ip_affinity();
+  v1::EndpointSlice* sl = st.add_endpoint_slices();
+  sl->mutable_key()->set_namespace_("default");
+  sl->mutable_key()->set_name("web-1");
+  sl->set_service_name("web");
+  v1::Endpoint* e = sl->add_endpoints();
+  e->add_addresses("10.244.1.2");
+  e->set_node_name("node1");
+  e->mutable_conditions()->set_serving(true);
+  e->mutable_conditions()->set_terminating(true);
+  const std::string svcs = FormatServices(st);
+  EXPECT_THAT(svcs, HasSubstr("default/web"));
+  EXPECT_THAT(svcs, HasSubstr("NodePort"));
+  EXPECT_THAT(svcs, HasSubstr("80:30080/TCP"));
+  EXPECT_THAT(svcs, HasSubstr("eTP=Local,affinity=ClientIP"));
+  EXPECT_THAT(svcs, HasSubstr("203.0.113.250"));
+  const std::string eps = FormatBackends(st, "default/web");
+  EXPECT_THAT(eps, HasSubstr("10.244.1.2"));
+  EXPECT_THAT(eps, HasSubstr("node1   no      yes       yes"));  // ready, serving, terminating
+  EXPECT_EQ(FormatBackends(st, "default/other").find("10.244.1.2"), std::string::npos);
+
+  v1::ExplainServiceBackendReply x;
+  *x.mutable_service() = s->key();
+  x.set_address_kind("NodePort");
+  x.set_from_outside(true);
+  x.set_endpoint_set("cluster");
+  x.set_set_size(2);
+  x.set_outcome("translated");
+  x.set_backend("10.244.1.2:8080");
+  x.set_maglev_slot(17);
+  x.set_maglev_slots(211);
+  x.set_snat_source("10.77.0.11");
+  const std::string why = FormatExplain(x);
+  EXPECT_THAT(why, HasSubstr("Maglev slot 17 of 211"));
+  EXPECT_THAT(why, HasSubstr("10.244.1.2:8080"));
+  EXPECT_THAT(why, HasSubstr("SNAT:"));
 }
 
 }  // namespace

@@ -105,6 +105,10 @@ class Applier {
   // Where health-check node ports are served (not owned); every commit tells it the ports and
   // local endpoint counts.
   void SetHealthCheckServer(HealthCheckServer* server);
+  // What svc_lb would decide for a new connection, from the installed entry (read-only).
+  // NOT_FOUND when (dst, port, protocol) is no Service address.
+  absl::StatusOr<ServiceExplanation> ExplainServiceBackend(Ip4 src, uint16_t sport, Ip4 dst,
+                                                           uint16_t dport, L4Protocol proto) const;
   // The Services as installed (reads, tests): compiled entries and backends per Service.
   std::map<ServiceKey, CompiledService> installed_services() const;
 

@@ -4,6 +4,8 @@
 #include "control/model/service_from_proto.h"
 
 #include <cstdio>
+
+#include "absl/strings/str_cat.h"
 #include <set>
 
 namespace nodeplane::ctl {
@@ -76,6 +78,53 @@ void Applier::UpdateHealthChecksLocked() {
   if (absl::Status s = health_checks_->Update(entries); !s.ok()) {
     std::fprintf(stderr, "nodeplaned: %s\n", std::string(s.message()).c_str());
   }
+}
+
+absl::StatusOr<ServiceExplanation> Applier::ExplainServiceBackend(Ip4 src, uint16_t sport, Ip4 dst,
+                                                                   uint16_t dport,
+                                                                   L4Protocol proto) const {
+  std::lock_guard lock(mu_);  // no writer runs: the entry stays valid while we read it
+  const dp::ServiceTable* table = services_.table();
+  const dp::ServiceTableKey key{dst.be, static_cast<uint16_t>((dport >> 8) | (dport << 8)),
+                                IpProtocolNumber(proto), 0};
+  const dp::ServiceEntry* e = table ? table->Lookup(key) : nullptr;
+  if (e == nullptr) {
+    return absl::NotFoundError(absl::StrCat(dst.ToString(), ":", dport,
+                                            " is not the address of a Service on this node"));
+  }
+  ServiceExplanation x;
+  for (const auto& [svc, c] : services_.installed()) {
+    if (c.entries.contains(key)) x.service = svc;
+  }
+  // As svc_lb sees it: this node's pods and host are inside; anything else arrives on the uplink
+  // and counts as outside — pods of other nodes too (they come through VXLAN).
+  bool inside = false;
+  if (state_.node) {
+    for (const Ip4Prefix& a : state_.node->addresses) inside = inside || a.addr == src;
+    for (const Ip4Prefix& c : state_.node->pod_cidrs) inside = inside || c.Contains(src);
+  }
+  x.outside = !inside;
+  x.kind = e->kind;
+  x.internal_local = e->internal_local;
+  x.external_local = e->external_local;
+  const dp::AffinityTable* aff = services_.affinity();
+  x.decision = dp::DecideService(*e, x.outside, src.be, dst.be,
+                                 static_cast<uint16_t>((sport >> 8) | (sport << 8)), key.port_be,
+                                 key.proto, aff, aff ? aff->Now() : 0);
+  for (uint16_t i = 0; i < e->n_backends; ++i) {
+    x.set_size += x.decision.local_set ? e->backends[i].local : e->backends[i].in_cluster;
+  }
+  if (x.decision.outcome == dp::ServiceDecision::Outcome::kTranslate) {
+    const dp::ServiceBackend& b = e->backends[x.decision.backend];
+    x.backend_ip = Ip4{b.ip_be};
+    x.backend_port = static_cast<uint16_t>((b.port_be >> 8) | (b.port_be << 8));
+    if (b.ip_be == src.be) {
+      x.snat = state_.node ? state_.node->pod_gateway : Ip4{e->snat_ip_be};  // hairpin
+    } else if (x.decision.snat) {
+      x.snat = Ip4{e->snat_ip_be};
+    }
+  }
+  return x;
 }
 
 std::map<ServiceKey, CompiledService> Applier::installed_services() const {

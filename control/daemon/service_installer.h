@@ -21,8 +21,23 @@
 #include "control/model/service_model.h"
 #include "dataplane/tables/affinity_table.h"
 #include "dataplane/tables/service_table.h"
+#include "dataplane/stages/svc_lb_decide.h"
 
 namespace nodeplane::ctl {
+
+// Applier::ExplainServiceBackend's answer: the installed entry's facts and svc_lb's decision.
+struct ServiceExplanation {
+  ServiceKey service;
+  dp::ServiceAddressKind kind = dp::ServiceAddressKind::kClusterIp;
+  bool outside = false;
+  bool internal_local = false;
+  bool external_local = false;
+  dp::ServiceDecision decision;
+  Ip4 backend_ip;
+  uint16_t backend_port = 0;  // host order
+  uint32_t set_size = 0;
+  Ip4 snat;  // 0.0.0.0: source kept
+};
 
 class ServiceInstaller {
  public:

@@ -118,9 +118,14 @@ inline constexpr int kMaxSlicesPerRequest = 10000;
 struct ServiceState {
   std::map<ServiceKey, ServiceModel> services;
   std::map<EndpointSliceKey, EndpointSliceModel> slices;
+  // Service → its slices' keys (kept by PutSlice/EraseSlice), so finding them does not scan.
+  std::map<ServiceKey, std::vector<EndpointSliceKey>> slices_by_service;
 
   // The slices of a Service (same namespace, service_name = its name), in key order.
   std::vector<const EndpointSliceModel*> SlicesOf(const ServiceKey& svc) const;
+  // Add or replace a slice / remove one (unknown keys: no-op), keeping the index.
+  void PutSlice(EndpointSliceModel slice);
+  void EraseSlice(const EndpointSliceKey& key);
 };
 
 }  // namespace nodeplane::ctl

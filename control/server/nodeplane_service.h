@@ -68,6 +68,8 @@ class NodeplaneService final : public v1::Nodeplane::Service {
                              v1::ListConntrackReply*) override;
   grpc::Status FlushConntrack(grpc::ServerContext*, const v1::FlushConntrackRequest*,
                               v1::FlushConntrackReply*) override;
+  grpc::Status ExplainServiceBackend(grpc::ServerContext*, const v1::ExplainServiceBackendRequest*,
+                                     v1::ExplainServiceBackendReply*) override;
 
  private:
   // Services and EndpointSlices of a sync, checked as a whole (nodeplane_service_services.cc).

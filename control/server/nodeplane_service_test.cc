@@ -526,5 +526,54 @@ TEST_F(ApiTest, SyncStateCarriesServicesAndChecksThemWhole) {
   EXPECT_EQ(st.endpoint_slices_size(), 1);
 }
 
+TEST_F(ApiTest, ExplainServiceBackendSaysWhichBackendAndWhy) {
+  dp::ServiceTable table;
+  dp::AffinityTable affinity;
+  std::string error;
+  ASSERT_TRUE(table.Init(256, nullptr, &error)) << error;
+  ASSERT_TRUE(affinity.Init(64, &error)) << error;
+  applier_->SetServiceTables(&table, &affinity);
+  v1::WriteReply reply;
+  v1::UpsertServicesRequest svc;
+  AddService(svc, "web", "10.96.0.10", 80, v1::NODE_PORT, 30080);
+  AddService(svc, "empty", "10.96.0.11", 80);
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertServices, svc, &reply).ok());
+  v1::UpsertEndpointSlicesRequest eps;
+  AddSlice(eps, "web-1", "web", {"10.244.1.2", "10.244.2.7"});
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertEndpointSlices, eps, &reply).ok());
+
+  v1::ExplainServiceBackendRequest req;
+  req.set_source_ip("198.51.100.9");
+  req.set_destination_ip("10.77.0.11");  // the node's address: the NodePort
+  req.set_destination_port(30080);
+  req.set_protocol(v1::TCP);
+  v1::ExplainServiceBackendReply x;
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::ExplainServiceBackend, req, &x).ok());
+  EXPECT_EQ(x.service().name(), "web");
+  EXPECT_EQ(x.address_kind(), "NodePort");
+  EXPECT_TRUE(x.from_outside());
+  EXPECT_EQ(x.outcome(), "translated");
+  EXPECT_TRUE(x.backend() == "10.244.1.2:8080" || x.backend() == "10.244.2.7:8080") << x.backend();
+  EXPECT_EQ(x.snat_source(), "10.77.0.11") << "eTP Cluster from outside: SNAT to the node";
+  EXPECT_EQ(x.maglev_slots(), 211u);
+  EXPECT_EQ(x.set_size(), 2u);
+  // The same from a pod of this node: inside, no SNAT.
+  req.set_source_ip("10.244.1.2");
+  req.set_destination_ip("10.96.0.10");
+  req.set_destination_port(80);
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::ExplainServiceBackend, req, &x).ok());
+  EXPECT_FALSE(x.from_outside());
+  EXPECT_EQ(x.address_kind(), "ClusterIP");
+  // No endpoints: rejected.
+  req.set_destination_ip("10.96.0.11");
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::ExplainServiceBackend, req, &x).ok());
+  EXPECT_EQ(x.outcome(), "rejected");
+  // Not a Service.
+  req.set_destination_port(81);
+  EXPECT_EQ(Call(&v1::Nodeplane::Stub::ExplainServiceBackend, req, &x).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  applier_->SetServiceTables(nullptr, nullptr);
+}
+
 }  // namespace
 }  // namespace nodeplane::ctl

@@ -6,6 +6,7 @@
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/core/tcp_reset.h"
+#include "dataplane/stages/svc_lb_decide.h"
 #include "dataplane/tables/affinity_table.h"
 #include "dataplane/tables/service_table.h"
 
@@ -26,13 +27,6 @@ inline bool Eligible(const PacketMeta& m) noexcept {
          (m.l4_proto == IPPROTO_TCP || m.l4_proto == IPPROTO_UDP || m.l4_proto == IPPROTO_SCTP);
 }
 
-inline bool InRanges(const ServiceEntry& e, uint32_t src_be) noexcept {
-  for (uint16_t i = 0; i < e.n_ranges; ++i) {
-    if ((src_be & e.ranges[i].mask_be) == e.ranges[i].net_be) return true;
-  }
-  return false;
-}
-
 // No usable endpoint anywhere: refuse the client at once, as kube-proxy's REJECT does.
 inline Edge Reject(StageContext& ctx, rte_mbuf* pkt, PacketMeta& m) noexcept {
   const PortEntry& port = ctx.snap.port(m.in_port);
@@ -49,51 +43,32 @@ inline Edge Reject(StageContext& ctx, rte_mbuf* pkt, PacketMeta& m) noexcept {
   return Edge::kTx;
 }
 
-// Whether backend i may serve the set in use.
-inline bool InSet(const ServiceEntry& e, uint16_t i, bool local) noexcept {
-  return i < e.n_backends && (local ? e.backends[i].local : e.backends[i].in_cluster);
-}
-
 inline Edge DecideOne(StageContext& ctx, rte_mbuf* pkt, const ServiceEntry& e,
                       uint32_t now_s) noexcept {
   PacketMeta& m = Meta(pkt);
   const PortEntry& port = ctx.snap.port(m.in_port);
-  const bool outside = port.kind == PortKind::kUplink;
-  if (e.kind == ServiceAddressKind::kLoadBalancer && e.n_ranges != 0 && !InRanges(e, m.src_ip)) {
-    return Drop(m, DropReason::kSvcSourceRange);
+  AffinityTable* aff = ctx.snap.affinity;
+  const ServiceDecision d = DecideService(e, port.kind == PortKind::kUplink, m.src_ip, m.dst_ip,
+                                          m.src_port, m.dst_port, m.l4_proto, aff, now_s);
+  switch (d.outcome) {
+    case ServiceDecision::Outcome::kTranslate:
+      break;
+    case ServiceDecision::Outcome::kReject:
+      return Reject(ctx, pkt, m);
+    case ServiceDecision::Outcome::kDropNoLocalEndpoint:
+      return Drop(m, DropReason::kSvcNoLocalEndpoint);
+    case ServiceDecision::Outcome::kDropSourceRange:
+      return Drop(m, DropReason::kSvcSourceRange);
   }
-  bool local = false, snat = false;
-  if (e.kind == ServiceAddressKind::kClusterIp) {
-    local = e.internal_local;
-    snat = outside;
-  } else if (outside) {
-    local = e.external_local;
-    snat = !e.external_local;
+  const ServiceBackend& b = e.backends[d.backend];
+  if (aff != nullptr && e.affinity_timeout_s != 0) {
+    aff->Record(m.src_ip, e.service_id, {b.ip_be, b.port_be, d.backend}, now_s);
   }
-  const uint32_t slots = local ? e.local_slots : e.cluster_slots;
-  if (slots == 0) {
-    if (!e.has_any_endpoint) return Reject(ctx, pkt, m);
-    return Drop(m, DropReason::kSvcNoLocalEndpoint);
-  }
-  AffinityTable* aff = e.affinity_timeout_s != 0 ? ctx.snap.affinity : nullptr;
-  AffinityTable::Choice c;
-  uint16_t idx;
-  if (aff != nullptr && aff->Lookup(m.src_ip, e.service_id, now_s, e.affinity_timeout_s, &c) &&
-      InSet(e, c.index, local) && e.backends[c.index].ip_be == c.ip_be &&
-      e.backends[c.index].port_be == c.port_be) {
-    idx = c.index;
-  } else {
-    const uint32_t h = ServiceFlowHash(m.src_ip, m.dst_ip, m.src_port, m.dst_port, m.l4_proto);
-    const uint32_t slot = static_cast<uint32_t>((static_cast<uint64_t>(h) * slots) >> 32);
-    idx = local ? e.local_table[slot] : e.cluster_table[slot];
-  }
-  const ServiceBackend& b = e.backends[idx];
-  if (aff != nullptr) aff->Record(m.src_ip, e.service_id, {b.ip_be, b.port_be, idx}, now_s);
   m.xlate_dst_ip = b.ip_be;
   m.xlate_dst_port = b.port_be;
   if (b.ip_be == m.src_ip) {
     m.xlate_src_ip = port.gateway_ip != 0 ? port.gateway_ip : e.snat_ip_be;  // hairpin
-  } else if (snat) {
+  } else if (d.snat) {
     m.xlate_src_ip = e.snat_ip_be;
   }
   return Edge::kNext;

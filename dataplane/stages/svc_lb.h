@@ -37,8 +37,4 @@ struct SvcLbStage {
 };
 static_assert(Stage<SvcLbStage>);
 
-// The 5-tuple hash Maglev indexes with (exposed for `nodeplanectl lb` and tests).
-uint32_t ServiceFlowHash(uint32_t src_be, uint32_t dst_be, uint16_t sport_be, uint16_t dport_be,
-                         uint8_t proto) noexcept;
-
 }  // namespace nodeplane::dp
