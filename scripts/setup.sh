@@ -21,7 +21,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   dpdk dpdk-dev libdpdk-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev libyaml-cpp-dev
   iproute2 iputils-ping netcat-openbsd socat tcpdump tshark
   python3 python3-scapy procps kmod
 )

@@ -1,5 +1,7 @@
 #include "control/compile/snapshot_compiler.h"
 
+#include "control/compile/policy_compile.h"
+
 namespace nodeplane::ctl {
 namespace {
 
@@ -76,6 +78,7 @@ dp::SnapshotSpec CompileSnapshot(const DesiredState& state, const RuntimePorts& 
     spec.remote_nodes.push_back(r);
     spec.wanted_neighbors.push_back(UnderlayNextHop(node));
   }
+  spec.policy = CompilePolicy(state);
   return spec;
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/model/from_proto.h"
+#include "control/model/network_policy_from_proto.h"
 #include "control/server/status_to_grpc.h"
 
 namespace nodeplane::ctl {
@@ -59,6 +60,51 @@ absl::StatusOr<std::vector<RemoteNodeModel>> RemoteNodesFromProto(
           absl::StrCat(f, ".name: duplicate remote node \"", node->name, "\" in this request"));
     }
     out.push_back(std::move(*node));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<NamespaceModel>> NamespacesFromProto(
+    const google::protobuf::RepeatedPtrField<v1::Namespace>& namespaces, const std::string& field) {
+  if (namespaces.size() > kMaxNamespacesPerRequest) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", namespaces.size(),
+                                                   " namespaces in one request; at most ",
+                                                   kMaxNamespacesPerRequest));
+  }
+  std::vector<NamespaceModel> out;
+  std::set<std::string> seen;
+  for (int i = 0; i < namespaces.size(); ++i) {
+    const std::string f = absl::StrCat(field, "[", i, "]");
+    auto ns = NamespaceFromProto(namespaces[i], f);
+    if (!ns.ok()) return ns.status();
+    if (!seen.insert(ns->name).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(f, ".name: duplicate namespace \"", ns->name, "\" in this request"));
+    }
+    out.push_back(std::move(*ns));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<NetworkPolicyModel>> PoliciesFromProto(
+    const google::protobuf::RepeatedPtrField<v1::NetworkPolicy>& policies,
+    const std::string& field) {
+  if (policies.size() > kMaxPoliciesPerRequest) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", policies.size(),
+                                                   " policies in one request; at most ",
+                                                   kMaxPoliciesPerRequest));
+  }
+  std::vector<NetworkPolicyModel> out;
+  std::set<PolicyKey> seen;
+  for (int i = 0; i < policies.size(); ++i) {
+    const std::string f = absl::StrCat(field, "[", i, "]");
+    auto p = NetworkPolicyFromProto(policies[i], f);
+    if (!p.ok()) return p.status();
+    if (!seen.insert(p->key).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          f, ".key: duplicate network policy ", p->key.ToString(), " in this request"));
+    }
+    out.push_back(std::move(*p));
   }
   return out;
 }
@@ -133,30 +179,39 @@ grpc::Status NodeplaneService::DetachPod(grpc::ServerContext*, const v1::DetachP
 grpc::Status NodeplaneService::SyncState(grpc::ServerContext*, const v1::SyncStateRequest* req,
                                          v1::WriteReply* reply) {
   const v1::State& s = req->state();
-  if (s.namespaces_size() > 0) return Unimplemented("state.namespaces: Namespaces");
   if (s.services_size() > 0) return Unimplemented("state.services: Services");
   if (s.endpoint_slices_size() > 0) return Unimplemented("state.endpoint_slices: EndpointSlices");
-  if (s.network_policies_size() > 0) {
-    return Unimplemented("state.network_policies: NetworkPolicies");
-  }
   auto node = NodeFromProto(s.node(), "state.node");
   if (!node.ok()) return ToGrpc(node.status());
   auto pods = PodsFromProto(s.pods(), "state.pods");
   if (!pods.ok()) return ToGrpc(pods.status());
   auto remote = RemoteNodesFromProto(s.remote_nodes(), "state.remote_nodes");
   if (!remote.ok()) return ToGrpc(remote.status());
-  return Reply(applier_.Sync(std::move(*node), std::move(*pods), std::move(*remote)), reply);
+  auto namespaces = NamespacesFromProto(s.namespaces(), "state.namespaces");
+  if (!namespaces.ok()) return ToGrpc(namespaces.status());
+  auto policies = PoliciesFromProto(s.network_policies(), "state.network_policies");
+  if (!policies.ok()) return ToGrpc(policies.status());
+  return Reply(applier_.Sync(std::move(*node), std::move(*pods), std::move(*remote),
+                             std::move(*namespaces), std::move(*policies)),
+               reply);
 }
 
 grpc::Status NodeplaneService::UpsertNamespaces(grpc::ServerContext*,
-                                                const v1::UpsertNamespacesRequest*,
-                                                v1::WriteReply*) {
-  return Unimplemented("Namespaces");
+                                                const v1::UpsertNamespacesRequest* req,
+                                                v1::WriteReply* reply) {
+  auto namespaces = NamespacesFromProto(req->namespaces(), "namespaces");
+  if (!namespaces.ok()) return ToGrpc(namespaces.status());
+  return Reply(applier_.UpsertNamespaces(std::move(*namespaces)), reply);
 }
 grpc::Status NodeplaneService::DeleteNamespaces(grpc::ServerContext*,
-                                                const v1::DeleteNamespacesRequest*,
-                                                v1::WriteReply*) {
-  return Unimplemented("Namespaces");
+                                                const v1::DeleteNamespacesRequest* req,
+                                                v1::WriteReply* reply) {
+  if (req->names_size() > kMaxNamespacesPerRequest) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("names: ", req->names_size(), " names in one request; at most ",
+                                     kMaxNamespacesPerRequest));
+  }
+  return Reply(applier_.DeleteNamespaces({req->names().begin(), req->names().end()}), reply);
 }
 grpc::Status NodeplaneService::UpsertServices(grpc::ServerContext*,
                                               const v1::UpsertServicesRequest*, v1::WriteReply*) {
@@ -177,14 +232,27 @@ grpc::Status NodeplaneService::DeleteEndpointSlices(grpc::ServerContext*,
   return Unimplemented("EndpointSlices");
 }
 grpc::Status NodeplaneService::UpsertNetworkPolicies(grpc::ServerContext*,
-                                                     const v1::UpsertNetworkPoliciesRequest*,
-                                                     v1::WriteReply*) {
-  return Unimplemented("NetworkPolicies");
+                                                     const v1::UpsertNetworkPoliciesRequest* req,
+                                                     v1::WriteReply* reply) {
+  auto policies = PoliciesFromProto(req->network_policies(), "network_policies");
+  if (!policies.ok()) return ToGrpc(policies.status());
+  return Reply(applier_.UpsertNetworkPolicies(std::move(*policies)), reply);
 }
 grpc::Status NodeplaneService::DeleteNetworkPolicies(grpc::ServerContext*,
-                                                     const v1::DeleteNetworkPoliciesRequest*,
-                                                     v1::WriteReply*) {
-  return Unimplemented("NetworkPolicies");
+                                                     const v1::DeleteNetworkPoliciesRequest* req,
+                                                     v1::WriteReply* reply) {
+  if (req->keys_size() > kMaxPoliciesPerRequest) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("keys: ", req->keys_size(), " keys in one request; at most ",
+                                     kMaxPoliciesPerRequest));
+  }
+  std::vector<PolicyKey> keys;
+  for (int i = 0; i < req->keys_size(); ++i) {
+    auto key = PolicyKeyFromProto(req->keys(i), absl::StrCat("keys[", i, "]"));
+    if (!key.ok()) return ToGrpc(key.status());
+    keys.push_back(*key);
+  }
+  return Reply(applier_.DeleteNetworkPolicies(keys), reply);
 }
 grpc::Status NodeplaneService::UpsertRemoteNodes(grpc::ServerContext*,
                                                  const v1::UpsertRemoteNodesRequest* req,
@@ -214,6 +282,10 @@ grpc::Status NodeplaneService::GetState(grpc::ServerContext*, const v1::GetState
   for (const auto& [key, att] : state.attachments) *reply->add_attachments() = AttachmentToProto(att);
   for (const auto& [name, node] : state.remote_nodes) {
     *reply->add_remote_nodes() = RemoteNodeToProto(node);
+  }
+  for (const auto& [name, ns] : state.namespaces) *reply->add_namespaces() = NamespaceToProto(ns);
+  for (const auto& [key, policy] : state.network_policies) {
+    *reply->add_network_policies() = NetworkPolicyToProto(policy);
   }
   return grpc::Status::OK;
 }

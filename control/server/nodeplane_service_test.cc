@@ -256,15 +256,6 @@ TEST_F(ApiTest, KindsNotImplementedYetAreUnimplementedNotIgnored) {
   svc.add_services()->mutable_key()->set_name("web");
   ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertServices, svc, &reply),
                  grpc::StatusCode::UNIMPLEMENTED, "Services");
-  v1::UpsertNetworkPoliciesRequest pol;
-  pol.add_network_policies();
-  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertNetworkPolicies, pol, &reply),
-                 grpc::StatusCode::UNIMPLEMENTED, "NetworkPolicies");
-  v1::SyncStateRequest sync = {};
-  *sync.mutable_state()->mutable_node() = before_.node();
-  sync.mutable_state()->add_namespaces()->set_name("default");
-  ExpectRejected(Call(&v1::Nodeplane::Stub::SyncState, sync, &reply),
-                 grpc::StatusCode::UNIMPLEMENTED, "state.namespaces");
   v1::UpsertPodsRequest v6;
   AddPod(v6, "default", "b", "fd00::5");
   ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertPods, v6, &reply),
@@ -314,6 +305,89 @@ TEST_F(ApiTest, TruncatedRequestBytesAreRefusedAndChangeNothing) {
   EXPECT_FALSE(st.ok());
   EXPECT_NE(st.error_code(), grpc::StatusCode::UNIMPLEMENTED) << "the method exists; the bytes are bad";
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(before_, State()));
+}
+
+// ---- Namespaces and NetworkPolicies ----
+
+v1::NetworkPolicy DenyAll(const std::string& ns, const std::string& name) {
+  v1::NetworkPolicy p;
+  p.mutable_key()->set_namespace_(ns);
+  p.mutable_key()->set_name(name);
+  p.mutable_pod_selector();
+  return p;
+}
+
+TEST_F(ApiTest, PoliciesAndNamespacesAreStoredReadBackAndDeleted) {
+  v1::WriteReply reply;
+  v1::UpsertNamespacesRequest ns;
+  ns.add_namespaces()->set_name("default");
+  (*ns.mutable_namespaces(0)->mutable_labels())["team"] = "a";
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertNamespaces, ns, &reply).ok());
+  const uint32_t policy_gen_before = published_->Get()->policy_generation;
+  v1::UpsertNetworkPoliciesRequest pol;
+  *pol.add_network_policies() = DenyAll("default", "deny-all");
+  // A policy may name a namespace nobody has told us about yet.
+  *pol.add_network_policies() = DenyAll("later", "deny-all");
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertNetworkPolicies, pol, &reply).ok());
+  EXPECT_EQ(published_->Get()->generation, reply.generation());
+  EXPECT_NE(published_->Get()->policy_generation, policy_gen_before)
+      << "a policy change moves the policy generation";
+  v1::State s = State();
+  ASSERT_EQ(s.namespaces_size(), 1);
+  EXPECT_EQ(s.namespaces(0).labels().at("kubernetes.io/metadata.name"), "default");
+  ASSERT_EQ(s.network_policies_size(), 2);
+  EXPECT_EQ(s.network_policies(0).key().namespace_(), "default");
+
+  v1::DeleteNetworkPoliciesRequest del;
+  *del.add_keys() = pol.network_policies(0).key();
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::DeleteNetworkPolicies, del, &reply).ok());
+  v1::DeleteNamespacesRequest del_ns;
+  del_ns.add_names("default");
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::DeleteNamespaces, del_ns, &reply).ok());
+  s = State();
+  EXPECT_EQ(s.namespaces_size(), 0);
+  ASSERT_EQ(s.network_policies_size(), 1);
+  EXPECT_EQ(s.network_policies(0).key().namespace_(), "later");
+}
+
+TEST_F(ApiTest, AnInvalidPolicyRejectsTheWholeRequest) {
+  v1::WriteReply reply;
+  v1::UpsertNetworkPoliciesRequest pol;
+  *pol.add_network_policies() = DenyAll("default", "fine");
+  v1::NetworkPolicy* bad = pol.add_network_policies();
+  *bad = DenyAll("default", "bad");
+  v1::NetworkPolicyPort* port = bad->add_ingress()->add_ports();
+  port->set_port_number(80);
+  port->set_end_port(79);
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertNetworkPolicies, pol, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "network_policies[1].ingress[0].ports[0].end_port");
+  pol.mutable_network_policies(1)->CopyFrom(pol.network_policies(0));
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertNetworkPolicies, pol, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "network_policies[1].key: duplicate");
+  v1::SyncStateRequest sync;
+  *sync.mutable_state()->mutable_node() = before_.node();
+  *sync.mutable_state()->mutable_pods() = before_.pods();
+  sync.mutable_state()->add_namespaces()->set_name("Not_A_Label");
+  ExpectRejected(Call(&v1::Nodeplane::Stub::SyncState, sync, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "state.namespaces[0].name");
+}
+
+TEST_F(ApiTest, SyncStateCarriesPoliciesAndNamespaces) {
+  v1::SyncStateRequest sync;
+  *sync.mutable_state()->mutable_node() = before_.node();
+  *sync.mutable_state()->mutable_pods() = before_.pods();
+  sync.mutable_state()->add_namespaces()->set_name("default");
+  *sync.mutable_state()->add_network_policies() = DenyAll("default", "deny-all");
+  v1::WriteReply reply;
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::SyncState, sync, &reply).ok());
+  const v1::State s = State();
+  EXPECT_EQ(s.namespaces_size(), 1);
+  EXPECT_EQ(s.network_policies_size(), 1);
+  // A sync without them removes them.
+  sync.mutable_state()->clear_namespaces();
+  sync.mutable_state()->clear_network_policies();
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::SyncState, sync, &reply).ok());
+  EXPECT_EQ(State().network_policies_size(), 0);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "dataplane/stages/host_exception.h"
 #include "dataplane/stages/ip4_forward.h"
 #include "dataplane/stages/ip4_lookup.h"
+#include "dataplane/stages/policy.h"
 #include "dataplane/stages/port_tx.h"
 #include "dataplane/stages/vxlan_decap.h"
 #include "dataplane/stages/vxlan_encap.h"
@@ -47,6 +48,9 @@ void RunPipeline(const Snapshot& snap, WorkerState& w, Burst& b) noexcept {
   Step<EthParseStage>(ctx, w, b);
   Step<VxlanDecapStage>(ctx, w, b);
   Step<ArpRespondStage>(ctx, w, b);
+  // NetworkPolicy. Its place once conntrack and Services are in: after svc_lb (it judges the
+  // post-DNAT destination) and before ct_commit (which stores the generation that admitted).
+  Step<PolicyStage>(ctx, w, b);
   Step<Ip4LookupStage>(ctx, w, b);
   Step<Ip4ForwardStage>(ctx, w, b);
   Step<VxlanEncapStage>(ctx, w, b);

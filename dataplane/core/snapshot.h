@@ -12,6 +12,7 @@
 #include "dataplane/core/snapshot_spec.h"
 #include "dataplane/tables/fib.h"
 #include "dataplane/tables/local_route_table.h"
+#include "dataplane/tables/policy_table.h"
 #include "dataplane/tables/remote_node_table.h"
 
 namespace nodeplane::dp {
@@ -70,6 +71,11 @@ struct Snapshot {
   // Where they are reported; not owned (outlives every snapshot); nullptr: nowhere.
   // dp: enqueue only (multi-producer), ctl: sets it before publication.
   NeighborEvents* neighbor_events = nullptr;
+  // NetworkPolicy (dataplane/tables/policy_table.h) and the generation it was compiled as:
+  // conntrack entries admitted under another generation are re-checked (DESIGN §5). Nonzero once
+  // the first generation is published.
+  PolicyTable policy;
+  uint32_t policy_generation = 0;
 
   bool IsWantedNeighbor(uint32_t ip_be) const noexcept {
     return std::binary_search(wanted_neighbors.data(), wanted_neighbors.data() + wanted_neighbors_n,

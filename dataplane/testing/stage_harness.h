@@ -19,6 +19,7 @@
 #include "dataplane/stages/host_exception.h"
 #include "dataplane/stages/ip4_forward.h"
 #include "dataplane/stages/ip4_lookup.h"
+#include "dataplane/stages/policy.h"
 #include "dataplane/stages/vxlan_decap.h"
 #include "dataplane/stages/vxlan_encap.h"
 #include "dataplane/testing/packet_builder.h"
@@ -29,8 +30,8 @@ namespace nodeplane::dp::testing {
 // The order of dataplane/core/pipeline.cc's RunPipeline (pipeline_test.cc checks the two agree by
 // running the same frames through both).
 using PipelineStages =
-    std::tuple<EthParseStage, VxlanDecapStage, ArpRespondStage, Ip4LookupStage, Ip4ForwardStage,
-               VxlanEncapStage, HostExceptionStage>;
+    std::tuple<EthParseStage, VxlanDecapStage, ArpRespondStage, PolicyStage, Ip4LookupStage,
+               Ip4ForwardStage, VxlanEncapStage, HostExceptionStage>;
 
 struct Input {
   Bytes frame;
