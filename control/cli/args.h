@@ -33,6 +33,7 @@ enum class Command {
   kRemoteNodes,
   kRemoteNodeSet,
   kRemoteNodeDelete,
+  kExplain,
 };
 
 // One parsed command line. The write commands carry the request exactly as it will be sent, so a
@@ -47,6 +48,7 @@ struct Invocation {
   v1::DetachPodRequest detach;                       // kDetach
   v1::UpsertRemoteNodesRequest upsert_remote_nodes;  // kRemoteNodeSet (one node)
   v1::DeleteRemoteNodesRequest delete_remote_nodes;  // kRemoteNodeDelete (one name)
+  v1::ExplainPolicyRequest explain;                  // kExplain
 };
 
 // Parses the arguments after argv[0]. env_socket is $NODEPLANE_SOCKET (nullptr or "" when unset).
@@ -54,6 +56,9 @@ struct Invocation {
 // -h/--help anywhere, or the command `help`, yields Command::kHelp even if other arguments are
 // wrong, so that asking for help never fails.
 absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args, const char* env_socket);
+
+// `explain`'s "PORT/PROTO": 1..65535 and TCP, UDP or SCTP (any case), e.g. "8080/tcp".
+absl::Status ParsePortProto(std::string_view text, v1::ExplainPolicyRequest* req);
 
 // "NAMESPACE/NAME" with exactly one slash and both parts non-empty.
 absl::StatusOr<v1::PodKey> ParsePodKey(std::string_view text);

@@ -48,6 +48,8 @@ class Client {
         return RemoteNodeSet();
       case Command::kRemoteNodeDelete:
         return RemoteNodeDelete();
+      case Command::kExplain:
+        return Explain();
     }
     return kExitFailure;
   }
@@ -175,6 +177,15 @@ class Client {
     out_ << (Json() ? ToJson(reply)
                     : FormatWrite("remote node " + inv_.delete_remote_nodes.names(0) + " deleted",
                                   reply));
+    return kExitOk;
+  }
+
+  int Explain() {
+    v1::PolicyExplanation reply;
+    if (!Call("ExplainPolicy", &v1::Nodeplane::Stub::ExplainPolicy, inv_.explain, &reply)) {
+      return kExitFailure;
+    }
+    out_ << (Json() ? ToJson(reply) : FormatExplanation(inv_.explain, reply));
     return kExitOk;
   }
 

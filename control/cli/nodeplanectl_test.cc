@@ -1032,5 +1032,53 @@ TEST_F(DaemonTest, BinaryExitCodes) {
   EXPECT_EQ(r.out, FormatPods(SampleState()));
 }
 
+// ---------------------------------------------------------------------------------------------
+// explain
+
+TEST(ArgsTest, Explain) {
+  absl::StatusOr<Invocation> inv = Parse({"explain", "x/a", "10.244.1.11", "8080/TCP", "-o", "json"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kExplain);
+  EXPECT_EQ(inv->format, OutputFormat::kJson);
+  EXPECT_EQ(inv->explain.source(), "x/a");
+  EXPECT_EQ(inv->explain.destination(), "10.244.1.11");
+  EXPECT_EQ(inv->explain.port(), 8080u);
+  EXPECT_EQ(inv->explain.protocol(), v1::TCP);
+  inv = Parse({"explain", "x/a", "y/b", "53/udp"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->explain.protocol(), v1::UDP);
+  ExpectUsageError({"explain", "x/a", "y/b"}, "missing SRC DST PORT/PROTO");
+  ExpectUsageError({"explain", "x/a", "y/b", "0/tcp"}, "bad port");
+  ExpectUsageError({"explain", "x/a", "y/b", "80/icmp"}, "unknown protocol");
+}
+
+TEST(FormatTest, ExplanationNamesTheIsolatingPolicyOfADeniedConnection) {
+  v1::ExplainPolicyRequest req;
+  req.set_port(8080);
+  req.set_protocol(v1::TCP);
+  v1::PolicyExplanation e;
+  e.set_allowed(false);
+  e.set_source_ip("10.244.1.10");
+  e.set_destination_ip("10.244.1.11");
+  e.mutable_destination_pod()->set_namespace_("default");
+  e.mutable_destination_pod()->set_name("backend");
+  e.mutable_egress()->set_allowed(true);
+  e.mutable_egress()->set_reason("not isolated for egress: every connection is allowed");
+  v1::PolicyDirectionVerdict* in = e.mutable_ingress();
+  *in->mutable_pod() = e.destination_pod();
+  in->set_isolated(true);
+  v1::NetworkPolicyKey* k = in->add_isolating();
+  k->set_namespace_("default");
+  k->set_name("default-deny-ingress");
+  in->set_allowed(false);
+  in->set_reason("isolated for ingress, and no rule of those policies allows this");
+  const std::string text = FormatExplanation(req, e);
+  EXPECT_THAT(text, StartsWith("10.244.1.10 -> default/backend (10.244.1.11) 8080/tcp: DENIED\n"));
+  EXPECT_THAT(text, HasSubstr("ingress (destination): DENIED"));
+  EXPECT_THAT(text, HasSubstr("isolated by: default/default-deny-ingress"));
+  EXPECT_THAT(text, HasSubstr("allowed by:  none of them"));
+  EXPECT_THAT(ToJson(e), HasSubstr("\"isolating\":[{\"namespace\":\"default\",\"name\":\"default-deny-ingress\"}]"));
+}
+
 }  // namespace
 }  // namespace nodeplane::cli

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "control/compile/policy_explain.h"
 #include "control/model/from_proto.h"
 #include "control/model/network_policy_from_proto.h"
 #include "control/server/status_to_grpc.h"
@@ -314,6 +315,77 @@ grpc::Status NodeplaneService::GetStatus(grpc::ServerContext*, const v1::GetStat
                                          (rt.host ? 1 : 0)));
   reply->set_uplink(info_.uplink);
   reply->set_host_interface(info_.host_interface);
+  return grpc::Status::OK;
+}
+
+namespace {
+
+// "10.244.1.5" or "namespace/name" (a pod with an address).
+absl::StatusOr<Ip4> EndpointAddress(const DesiredState& state, const std::string& text,
+                                    const std::string& field) {
+  if (text.find('/') != std::string::npos) {
+    const size_t slash = text.find('/');
+    const PodKey key{text.substr(0, slash), text.substr(slash + 1)};
+    const auto pod = state.pods.find(key);
+    if (pod == state.pods.end()) {
+      return absl::NotFoundError(absl::StrCat(field, ": no pod ", text));
+    }
+    if (pod->second.ips.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(field, ": pod ", text, " has no address"));
+    }
+    return pod->second.ips.front();
+  }
+  return Ip4FromString(text, field);
+}
+
+void VerdictToProto(const DirectionVerdict& v, v1::PolicyDirectionVerdict* out) {
+  if (v.pod) *out->mutable_pod() = PodKeyToProto(*v.pod);
+  out->set_isolated(!v.isolating.empty());
+  for (const PolicyKey& k : v.isolating) *out->add_isolating() = PolicyKeyToProto(k);
+  for (const PolicyKey& k : v.allowing) *out->add_allowing() = PolicyKeyToProto(k);
+  out->set_allowed(v.allowed);
+  out->set_reason(v.reason);
+}
+
+}  // namespace
+
+grpc::Status NodeplaneService::ExplainPolicy(grpc::ServerContext*,
+                                             const v1::ExplainPolicyRequest* req,
+                                             v1::PolicyExplanation* reply) {
+  const DesiredState state = applier_.state();
+  auto src = EndpointAddress(state, req->source(), "source");
+  if (!src.ok()) return ToGrpc(src.status());
+  auto dst = EndpointAddress(state, req->destination(), "destination");
+  if (!dst.ok()) return ToGrpc(dst.status());
+  L4Protocol protocol = L4Protocol::kTcp;
+  switch (req->protocol()) {
+    case v1::PROTOCOL_UNSPECIFIED:
+    case v1::TCP:
+      break;
+    case v1::UDP:
+      protocol = L4Protocol::kUdp;
+      break;
+    case v1::SCTP:
+      protocol = L4Protocol::kSctp;
+      break;
+    default:
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("protocol: unknown protocol ", req->protocol(),
+                                       " (TCP, UDP or SCTP)"));
+  }
+  if (req->port() == 0 || req->port() > 65535) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("port: must be 1..65535, got ", req->port()));
+  }
+  const Explanation e =
+      ExplainConnection(state, *src, *dst, protocol, static_cast<uint16_t>(req->port()));
+  reply->set_allowed(e.allowed);
+  VerdictToProto(e.egress, reply->mutable_egress());
+  VerdictToProto(e.ingress, reply->mutable_ingress());
+  reply->set_source_ip(src->ToString());
+  reply->set_destination_ip(dst->ToString());
+  if (e.src_pod) *reply->mutable_source_pod() = PodKeyToProto(*e.src_pod);
+  if (e.dst_pod) *reply->mutable_destination_pod() = PodKeyToProto(*e.dst_pod);
   return grpc::Status::OK;
 }
 

@@ -390,5 +390,50 @@ TEST_F(ApiTest, SyncStateCarriesPoliciesAndNamespaces) {
   EXPECT_EQ(State().network_policies_size(), 0);
 }
 
+TEST_F(ApiTest, ExplainPolicyNamesTheIsolatingAndTheAllowingPolicies) {
+  v1::WriteReply reply;
+  v1::UpsertPodsRequest pods;
+  AddPod(pods, "default", "frontend", "10.244.1.20")->mutable_labels()->insert({"app", "frontend"});
+  AddPod(pods, "default", "backend", "10.244.1.21")->mutable_labels()->insert({"app", "backend"});
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertPods, pods, &reply).ok());
+  v1::UpsertNetworkPoliciesRequest pol;
+  *pol.add_network_policies() = DenyAll("default", "default-deny-ingress");
+  v1::NetworkPolicy* allow = pol.add_network_policies();
+  *allow = DenyAll("default", "allow-frontend-to-backend");
+  (*allow->mutable_pod_selector()->mutable_match_labels())["app"] = "backend";
+  v1::NetworkPolicyRule* rule = allow->add_ingress();
+  rule->add_ports()->set_port_number(8080);
+  (*rule->add_peers()->mutable_pod_selector()->mutable_match_labels())["app"] = "frontend";
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertNetworkPolicies, pol, &reply).ok());
+
+  v1::ExplainPolicyRequest req;
+  req.set_source("default/frontend");
+  req.set_destination("10.244.1.21");
+  req.set_port(8080);
+  v1::PolicyExplanation e;
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::ExplainPolicy, req, &e).ok());
+  EXPECT_TRUE(e.allowed());
+  EXPECT_EQ(e.destination_pod().name(), "backend");
+  ASSERT_EQ(e.ingress().allowing_size(), 1);
+  EXPECT_EQ(e.ingress().allowing(0).name(), "allow-frontend-to-backend");
+  EXPECT_EQ(e.ingress().isolating_size(), 2);
+  EXPECT_FALSE(e.egress().isolated());
+
+  req.set_port(9090);
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::ExplainPolicy, req, &e).ok());
+  EXPECT_FALSE(e.allowed());
+  EXPECT_FALSE(e.ingress().allowed());
+  EXPECT_EQ(e.ingress().allowing_size(), 0);
+  EXPECT_EQ(e.ingress().pod().name(), "backend");
+
+  req.set_source("default/nobody");
+  EXPECT_EQ(Call(&v1::Nodeplane::Stub::ExplainPolicy, req, &e).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  req.set_source("10.244.1.300");
+  const grpc::Status bad = Call(&v1::Nodeplane::Stub::ExplainPolicy, req, &e);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bad.error_message().rfind("source: ", 0), 0u) << bad.error_message();
+}
+
 }  // namespace
 }  // namespace nodeplane::ctl
