@@ -125,6 +125,7 @@ class Compiler {
 
   dp::PolicySpec Run() {
     CollectPeers();
+    PrepareLabelSets();
     ClassifyPods();
     ClassifyRanges();
     BuildSets();
@@ -159,12 +160,20 @@ class Compiler {
     identity_members_.assign(peers_.size(), {});
   }
 
+  // Every label set selectors will be asked about, interned before any is, so the answers fit a
+  // dense table (selectors x label sets).
+  void PrepareLabelSets() {
+    for (const auto& [key, pod] : s_.pods) {
+      label_sets_.Id(pod.labels);
+      label_sets_.Id(NamespaceLabels(key.ns));
+    }
+    selector_cache_.assign(selectors_.size() * label_sets_.size(), -1);
+  }
+
   bool SelectorMatches(uint32_t sel, uint32_t labels_id, const Labels& labels) {
-    const auto key = std::make_pair(sel, labels_id);
-    if (auto it = selector_cache_.find(key); it != selector_cache_.end()) return it->second;
-    const bool m = selectors_.Value(sel).Matches(labels);
-    selector_cache_.emplace(key, m);
-    return m;
+    int8_t& known = selector_cache_[size_t{sel} * label_sets_.size() + labels_id];
+    if (known < 0) known = selectors_.Value(sel).Matches(labels) ? 1 : 0;
+    return known == 1;
   }
 
   // Selector peers matching pods of namespace `ns` with these labels.
@@ -385,7 +394,7 @@ class Compiler {
   std::vector<uint32_t> block_peers_;
   Interner<LabelSelector> selectors_;
   Interner<Labels> label_sets_;
-  std::map<std::pair<uint32_t, uint32_t>, bool> selector_cache_;
+  std::vector<int8_t> selector_cache_;  // [selector * label sets + label set]: -1 unknown
   std::map<std::string, Labels> default_ns_labels_;
   Interner<PortsKey> ports_classes_;
   Interner<IdentityKey> identities_;

@@ -68,25 +68,38 @@ void PolicyStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
   for (uint16_t i = 0; i < b.n; ++i) out.edge[i] = Edge::kNext;
   if (!table.active()) return;
 
-  // Pass 1: the connections to judge; both their addresses go into one lookup.
+  // Pass 1: the connections to judge, and the distinct addresses at their ends. A burst from one
+  // pod's queue has one source, and bursts come in flows: remembering the last address of each
+  // end keeps the lookup short without a search.
   Conn conn[kBurstMax];
   uint16_t idx[kBurstMax];
+  uint8_t src_at[kBurstMax], dst_at[kBurstMax];  // index into addr/host
   uint32_t addr[2 * kBurstMax];
-  uint16_t n = 0;
+  uint16_t n = 0, na = 0;
   for (uint16_t i = 0; i < b.n; ++i) {
     const PacketMeta& m = Meta(b.pkts[i]);
     if (m.cls != PacketClass::kIp4 || m.punt || Established(snap, m)) continue;
     conn[n] = ConnOf(snap, m);
-    addr[2 * n] = conn[n].src;
-    addr[2 * n + 1] = conn[n].dst;
+    if (n > 0 && addr[src_at[n - 1]] == conn[n].src) {
+      src_at[n] = src_at[n - 1];
+    } else {
+      addr[na] = conn[n].src;
+      src_at[n] = static_cast<uint8_t>(na++);
+    }
+    if (n > 0 && addr[dst_at[n - 1]] == conn[n].dst) {
+      dst_at[n] = dst_at[n - 1];
+    } else {
+      addr[na] = conn[n].dst;
+      dst_at[n] = static_cast<uint8_t>(na++);
+    }
     idx[n++] = i;
   }
   if (n == 0) return;
 
-  // Pass 2: identities and allow-sets of both ends (bulk lookups hold at most 64 keys).
+  // Pass 2: identities and allow-sets of the addresses (bulk lookups hold at most 64 keys).
   PolicyTable::Host host[2 * kBurstMax];
-  for (uint16_t at = 0; at < 2 * n; at += kBurstMax) {
-    const uint16_t len = static_cast<uint16_t>(2 * n - at < kBurstMax ? 2 * n - at : kBurstMax);
+  for (uint16_t at = 0; at < na; at += kBurstMax) {
+    const uint16_t len = static_cast<uint16_t>(na - at < kBurstMax ? na - at : kBurstMax);
     table.LookupHosts(addr + at, len, host + at);
   }
 
@@ -98,8 +111,8 @@ void PolicyStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
   bool truncated_drop[kBurstMax] = {};
   for (uint16_t j = 0; j < n; ++j) {
     const Conn& c = conn[j];
-    const PolicyTable::Host& src = host[2 * j];
-    const PolicyTable::Host& dst = host[2 * j + 1];
+    const PolicyTable::Host& src = host[src_at[j]];
+    const PolicyTable::Host& dst = host[dst_at[j]];
     if (c.src == c.dst) continue;  // a pod cannot block access to itself
     const bool egress = src.egress_set != kNoPolicySet;
     const bool ingress = dst.ingress_set != kNoPolicySet && src.node == 0 && !c.from_host;
