@@ -195,7 +195,28 @@ std::string FormatStats(const v1::Stats& stats) {
 
   std::string out = ports.Render() + "\n" + workers.Render();
   if (events.rows() > 0) out += "\n" + events.Render();
+  if (stats.recent_policy_denials_size() > 0) out += "\n" + FormatPolicyDenials(stats);
   return out;
+}
+
+std::string FormatPolicyDenials(const v1::Stats& stats) {
+  Table t({{"WORKER", Align::kRight},
+           {"POD"},
+           {"DIRECTION"},
+           {"SOURCE"},
+           {"DESTINATION"},
+           {"PORT", Align::kRight},
+           {"PROTO", Align::kRight}});
+  for (const v1::PolicyDenial& d : stats.recent_policy_denials()) {
+    const std::string proto = d.ip_protocol() == 6    ? "tcp"
+                              : d.ip_protocol() == 17  ? "udp"
+                              : d.ip_protocol() == 132 ? "sctp"
+                                                       : Num(d.ip_protocol());
+    t.AddRow({Num(d.worker()), d.pod().name().empty() ? "-" : PodKeyString(d.pod()),
+              d.direction() == v1::EGRESS ? "egress" : "ingress", d.source_ip(),
+              d.destination_ip(), Num(d.port()), proto});
+  }
+  return t.Render();
 }
 
 std::string FormatDrops(const v1::Stats& stats) {

@@ -39,6 +39,10 @@ std::string FormatStats(const v1::Stats& stats);
 std::string FormatExplanation(const v1::ExplainPolicyRequest& request,
                               const v1::PolicyExplanation& e);
 
+// The latest NetworkPolicy drops (part of `stats` when there are any): WORKER, POD (the one whose
+// policies decided), DIRECTION, SOURCE, DESTINATION, PORT, PROTO, oldest first per worker.
+std::string FormatPolicyDenials(const v1::Stats& stats);
+
 // `drops`: NAME, PACKETS, DESCRIPTION for reasons with a non-zero count, in reason order.
 std::string FormatDrops(const v1::Stats& stats);
 

@@ -1080,5 +1080,24 @@ TEST(FormatTest, ExplanationNamesTheIsolatingPolicyOfADeniedConnection) {
   EXPECT_THAT(ToJson(e), HasSubstr("\"isolating\":[{\"namespace\":\"default\",\"name\":\"default-deny-ingress\"}]"));
 }
 
+TEST(FormatTest, StatsListRecentPolicyDenialsWithTheDecidingPod) {
+  v1::Stats stats;
+  v1::PolicyDenial* d = stats.add_recent_policy_denials();
+  d->set_direction(v1::INGRESS);
+  d->mutable_pod()->set_namespace_("default");
+  d->mutable_pod()->set_name("backend");
+  d->set_source_ip("10.244.1.10");
+  d->set_destination_ip("10.244.1.11");
+  d->set_port(9090);
+  d->set_ip_protocol(6);
+  const std::string text = FormatStats(stats);
+  EXPECT_THAT(text, HasSubstr("DIRECTION"));
+  EXPECT_THAT(text, HasSubstr("default/backend"));
+  EXPECT_THAT(text, HasSubstr("ingress"));
+  EXPECT_THAT(text, HasSubstr("9090"));
+  EXPECT_THAT(text, HasSubstr("tcp"));
+  EXPECT_THAT(FormatStats(v1::Stats()), ::testing::Not(HasSubstr("DIRECTION")));
+}
+
 }  // namespace
 }  // namespace nodeplane::cli

@@ -18,6 +18,7 @@
 
 #include "control/daemon/applier.h"
 #include "control/model/from_proto.h"
+#include "control/server/stats_reader.h"
 #include "dataplane/core/eal.h"
 #include "dataplane/core/ports.h"
 #include "dataplane/core/worker.h"
@@ -433,6 +434,35 @@ TEST_F(ApiTest, ExplainPolicyNamesTheIsolatingAndTheAllowingPolicies) {
   const grpc::Status bad = Call(&v1::Nodeplane::Stub::ExplainPolicy, req, &e);
   EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(bad.error_message().rfind("source: ", 0), 0u) << bad.error_message();
+}
+
+TEST(PolicyDenials, OldestFirstWithTheDecidingPodAndDirection) {
+  DesiredState state;
+  PodModel a{.key = {"x", "a"}, .ips = {*Ip4::Parse("10.244.1.10")}};
+  PodModel b{.key = {"y", "b"}, .ips = {*Ip4::Parse("10.244.1.11")}};
+  state.pods[a.key] = a;
+  state.pods[b.key] = b;
+  dp::PolicyDenyRing ring;
+  // More than the ring holds: only the last kSize survive, oldest first.
+  for (uint32_t i = 0; i < dp::PolicyDenyRing::kSize + 3; ++i) {
+    const bool egress = i % 2 == 0;
+    ring.Record(dp::PolicyDeny{a.ips[0].be, b.ips[0].be, static_cast<uint16_t>(1000 + i), 6,
+                               egress ? dp::PolicyDirection::kEgress : dp::PolicyDirection::kIngress});
+  }
+  v1::Stats out;
+  AddPolicyDenials(out, state, 2, ring);
+  ASSERT_EQ(out.recent_policy_denials_size(), static_cast<int>(dp::PolicyDenyRing::kSize));
+  const v1::PolicyDenial& first = out.recent_policy_denials(0);
+  EXPECT_EQ(first.port(), 1003u);
+  EXPECT_EQ(first.worker(), 2u);
+  EXPECT_EQ(first.direction(), v1::INGRESS);
+  EXPECT_EQ(first.pod().name(), "b") << "ingress: the destination decided";
+  const v1::PolicyDenial& second = out.recent_policy_denials(1);
+  EXPECT_EQ(second.direction(), v1::EGRESS);
+  EXPECT_EQ(second.pod().name(), "a") << "egress: the source decided";
+  EXPECT_EQ(second.source_ip(), "10.244.1.10");
+  EXPECT_EQ(second.destination_ip(), "10.244.1.11");
+  EXPECT_EQ(second.ip_protocol(), 6u);
 }
 
 }  // namespace

@@ -29,7 +29,8 @@ void AddPort(v1::Stats& out, uint16_t port_id, const std::string& kind, const st
   }
 }
 
-// A worker's latest policy drops, oldest first, with the pod whose policies decided.
+}  // namespace
+
 void AddPolicyDenials(v1::Stats& out, const DesiredState& state, uint32_t worker,
                       const dp::PolicyDenyRing& ring) {
   const uint64_t written = ring.written;
@@ -50,7 +51,6 @@ void AddPolicyDenials(v1::Stats& out, const DesiredState& state, uint32_t worker
   }
 }
 
-}  // namespace
 
 v1::Stats ReadStats(const DesiredState& state, const RuntimePorts& runtime,
                     const std::vector<WorkerRef>& workers, uint64_t generation) {
