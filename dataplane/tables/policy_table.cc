@@ -146,26 +146,33 @@ bool PolicyTable::InSpan(Span s, uint16_t port) const noexcept {
 }
 
 void PolicyTable::Allowed(const Query* q, uint16_t n, bool* allowed) const noexcept {
-  // Rules allowing any peer first; only what they leave undecided costs a hash lookup.
+  // Rules allowing any peer first; only what they leave undecided costs a hash lookup, and
+  // consecutive questions about the same (set, identity, protocol) — a flow's packets — share one.
   uint64_t key[64];
   const void* keys[64];
   uint16_t idx[64];
-  uint16_t k = 0;
+  uint8_t slot[64];
+  uint16_t k = 0, nk = 0;
   for (uint16_t i = 0; i < n; ++i) {
     const Set& set = sets_[q[i].set - 1];
     allowed[i] = InSpan(set.any_peer[static_cast<uint8_t>(q[i].proto)], q[i].port);
     if (allowed[i]) continue;
-    key[k] = AllowKey(q[i].set, q[i].proto, q[i].identity);
-    keys[k] = &key[k];
+    const uint64_t kk = AllowKey(q[i].set, q[i].proto, q[i].identity);
+    if (nk == 0 || key[nk - 1] != kk) {
+      key[nk] = kk;
+      keys[nk] = &key[nk];
+      ++nk;
+    }
+    slot[k] = static_cast<uint8_t>(nk - 1);
     idx[k++] = i;
   }
   if (k == 0 || allow_rows_ == 0) return;
   void* data[64];
   uint64_t hits = 0;
-  if (rte_hash_lookup_bulk_data(allows_, keys, k, &hits, data) < 0) hits = 0;
+  if (rte_hash_lookup_bulk_data(allows_, keys, nk, &hits, data) < 0) hits = 0;
   for (uint16_t j = 0; j < k; ++j) {
-    if (((hits >> j) & 1) == 0) continue;
-    const uintptr_t packed = reinterpret_cast<uintptr_t>(data[j]);
+    if (((hits >> slot[j]) & 1) == 0) continue;
+    const uintptr_t packed = reinterpret_cast<uintptr_t>(data[slot[j]]);
     const Span s{static_cast<uint32_t>(packed >> 32), static_cast<uint32_t>(packed)};
     allowed[idx[j]] = InSpan(s, q[idx[j]].port);
   }
