@@ -121,9 +121,15 @@ struct IdentityKey {
 
 class Compiler {
  public:
-  explicit Compiler(const DesiredState& s) : s_(s) {}
+  Compiler(const DesiredState& s, PolicyCompileCache* cache) : s_(s), cache_(cache) {}
 
   dp::PolicySpec Run() {
+    if (cache_ != nullptr &&
+        (cache_->policies != s_.network_policies || cache_->namespaces != s_.namespaces)) {
+      cache_->class_peers.clear();
+      cache_->policies = s_.network_policies;
+      cache_->namespaces = s_.namespaces;
+    }
     CollectPeers();
     PrepareLabelSets();
     ClassifyPods();
@@ -197,6 +203,21 @@ class Compiler {
     return out;
   }
 
+  // The selector peers of a class: from the cache when an earlier compile of the same policies
+  // and namespaces computed them.
+  std::vector<uint32_t> ClassPeers(const std::string& ns, uint32_t labels_id, const Labels& labels) {
+    if (cache_ == nullptr) return SelectorPeersOf(ns, labels_id, labels);
+    auto key = std::make_pair(ns, labels);
+    if (auto it = cache_->class_peers.find(key); it != cache_->class_peers.end()) {
+      ++cache_->classes_reused;
+      return it->second;
+    }
+    ++cache_->classes_computed;
+    std::vector<uint32_t> peers = SelectorPeersOf(ns, labels_id, labels);
+    cache_->class_peers.emplace(std::move(key), peers);
+    return peers;
+  }
+
   uint32_t IdentityOf(IdentityKey key) {
     const uint32_t before = static_cast<uint32_t>(identities_.size());
     const uint32_t id = identities_.Id(key);
@@ -218,8 +239,7 @@ class Compiler {
       const uint32_t labels_id = label_sets_.Id(pod.labels);
       auto cls = class_peers.find({key.ns, labels_id});
       if (cls == class_peers.end()) {
-        cls = class_peers.emplace(std::make_tuple(key.ns, labels_id),
-                                  SelectorPeersOf(key.ns, labels_id, pod.labels)).first;
+        cls = class_peers.emplace(std::make_tuple(key.ns, labels_id), ClassPeers(key.ns, labels_id, pod.labels)).first;
       }
       const bool local = IsLocalPod(s_, pod);
       const uint32_t ports_class = ports_classes_.Id(PortsKeyOf(pod.ports));
@@ -387,6 +407,7 @@ class Compiler {
   }
 
   const DesiredState& s_;
+  PolicyCompileCache* const cache_;  // may be nullptr
   dp::PolicySpec spec_;
   std::vector<Peer> peers_;
   std::map<const PolicyPeer*, uint32_t> peer_index_;
@@ -410,7 +431,11 @@ bool IsLocalPod(const DesiredState& state, const PodModel& pod) {
   return state.node && !pod.node_name.empty() && pod.node_name == state.node->name;
 }
 
-dp::PolicySpec CompilePolicy(const DesiredState& state) { return Compiler(state).Run(); }
+dp::PolicySpec CompilePolicy(const DesiredState& state) { return Compiler(state, nullptr).Run(); }
+
+dp::PolicySpec CompilePolicy(const DesiredState& state, PolicyCompileCache* cache) {
+  return Compiler(state, cache).Run();
+}
 
 bool PolicyInputsDiffer(const DesiredState& a, const DesiredState& b) {
   if (a.network_policies != b.network_policies || a.namespaces != b.namespaces) return true;

@@ -22,6 +22,7 @@ Ip4 A(const std::string& s) { return *Ip4::Parse(s); }
 class Compiled {
  public:
   explicit Compiled(const DesiredState& s) : spec_(CompilePolicy(s)) {}
+  explicit Compiled(dp::PolicySpec spec) : spec_(std::move(spec)) {}
 
   bool Allowed(Ip4 src, Ip4 dst, L4Protocol proto, uint16_t port) const {
     const dp::PolicyHostSpec s = Host(src), d = Host(dst);
@@ -388,6 +389,50 @@ TEST(PolicyCompile, CompiledFormAgreesWithTheRuleByRuleReading) {
   // The generator must produce both outcomes, or the comparison proves little.
   EXPECT_GT(denied, judged / 20);
   EXPECT_LT(denied, judged - judged / 20);
+}
+
+TEST(PolicyCompile, ACacheAcrossChangesGivesTheSameAnswersAndReusesClasses) {
+  PolicyCompileCache cache;
+  for (uint32_t seed = 1; seed <= 40; ++seed) {
+    RandomPolicies gen(seed);
+    DesiredState s = gen.World();
+    std::vector<DesiredState> states = {s};
+    // A pod's labels change; another's; a namespace's; then a policy goes.
+    s.pods.begin()->second.labels["pod"] = "c";
+    states.push_back(s);
+    std::next(s.pods.begin(), 4)->second.labels.erase("pod");
+    states.push_back(s);
+    s.namespaces["y"].labels["ns"] = "x";
+    states.push_back(s);
+    if (!s.network_policies.empty()) s.network_policies.erase(s.network_policies.begin());
+    states.push_back(s);
+    for (const DesiredState& st : states) {
+      const Compiled fresh(st);
+      const Compiled cached(CompilePolicy(st, &cache));
+      for (const auto& [ka, a] : st.pods) {
+        for (const auto& [kb, b] : st.pods) {
+          for (const uint16_t port : {53, 80, 81}) {
+            for (const L4Protocol proto : {L4Protocol::kTcp, L4Protocol::kUdp}) {
+              ASSERT_EQ(cached.Allowed(a.ips[0], b.ips[0], proto, port),
+                        fresh.Allowed(a.ips[0], b.ips[0], proto, port))
+                  << "seed " << seed << " " << ka.ToString() << " -> " << kb.ToString();
+            }
+          }
+        }
+      }
+    }
+  }
+  // A pod's label change evaluates the selectors for its new class only; the rest is reused.
+  PolicyCompileCache fresh_cache;
+  DesiredState s = RandomPolicies(7).World();
+  (void)CompilePolicy(s, &fresh_cache);
+  const uint64_t computed = fresh_cache.classes_computed, reused = fresh_cache.classes_reused;
+  EXPECT_EQ(reused, 0u);
+  s.pods.begin()->second.labels["pod"] = "new";
+  (void)CompilePolicy(s, &fresh_cache);
+  EXPECT_EQ(fresh_cache.classes_computed - computed, 1u);
+  EXPECT_EQ(fresh_cache.classes_reused - reused, computed - 1)
+      << "every other class (9 pods, 9 classes or fewer) comes from the cache";
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ dp::SnapshotSpec CompileSnapshot(const DesiredState& state, const RuntimePorts& 
 
 dp::SnapshotSpec CompileSnapshot(const DesiredState& state, const RuntimePorts& ports,
                                  uint64_t generation, const NeighborMap& neighbors,
-                                 const RemoteSlots& slots) {
+                                 const RemoteSlots& slots, PolicyCompileCache* policy_cache) {
   dp::SnapshotSpec spec;
   spec.generation = generation;
   spec.worker_count = ports.worker_count;
@@ -78,7 +78,7 @@ dp::SnapshotSpec CompileSnapshot(const DesiredState& state, const RuntimePorts& 
     spec.remote_nodes.push_back(r);
     spec.wanted_neighbors.push_back(UnderlayNextHop(node));
   }
-  spec.policy = CompilePolicy(state);
+  spec.policy = CompilePolicy(state, policy_cache);
   return spec;
 }
 

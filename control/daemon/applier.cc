@@ -52,7 +52,7 @@ absl::StatusOr<uint64_t> Applier::CommitLocked(DesiredState next) {
     }
   }
   dp::SnapshotSpec spec =
-      CompileSnapshot(next, runtime_, generation_ + 1, neighbors_.Resolved(), *slots);
+      CompileSnapshot(next, runtime_, generation_ + 1, neighbors_.Resolved(), *slots, &policy_cache_);
   // Established connections are re-checked against policy when this moves (DESIGN §5).
   uint32_t policy_gen = policy_generation_;
   if (policy_gen == 0 || PolicyInputsDiffer(state_, next)) policy_gen = policy_gen + 1 == 0 ? 1 : policy_gen + 1;

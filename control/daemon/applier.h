@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "control/compile/fib_plan.h"
+#include "control/compile/policy_compile.h"
 #include "control/compile/snapshot_compiler.h"
 #include "control/daemon/neighbor_cache.h"
 #include "control/daemon/pod_port.h"
@@ -113,6 +114,7 @@ class Applier {
   DesiredState state_;       // guarded by mu_
   uint64_t generation_ = 0;  // guarded by mu_
   uint32_t policy_generation_ = 0;  // guarded by mu_
+  PolicyCompileCache policy_cache_;  // guarded by mu_
   uint32_t port_seq_ = 0;    // guarded by mu_
   RemoteSlots slots_;        // guarded by mu_: the remote nodes' slots, as published
   FibRoutes fib_routes_;     // guarded by mu_: what the Fib holds
