@@ -24,6 +24,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libpcap-dev libyaml-cpp-dev
   iproute2 iputils-ping netcat-openbsd socat tcpdump tshark
   python3 python3-scapy procps kmod
+  libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev containernetworking-plugins
+  python3-yaml openssl
 )
 
 step() { printf '\n==> %s\n' "$*"; }

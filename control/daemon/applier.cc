@@ -61,6 +61,7 @@ absl::StatusOr<uint64_t> Applier::CommitLocked(DesiredState next) {
   std::unique_ptr<dp::Snapshot> snap = dp::BuildSnapshot(spec, fib_, &error);
   if (snap == nullptr) return absl::ResourceExhaustedError("dataplane tables: " + error);
   snap->neighbor_events = neighbor_events_;
+  snap->conntrack = conntrack_;
   // Nothing below can fail: the new state is valid, its tables exist and its routes fit.
   const FibPlan plan = PlanFibUpdate(fib_routes_, wanted, slots_, *slots);
   ApplyFibSteps(plan.before_publish);
@@ -300,6 +301,11 @@ absl::StatusOr<uint64_t> Applier::ForgetNeighbor(Ip4 ip) {
 void Applier::SetNeighborEvents(dp::NeighborEvents* events) {
   std::lock_guard lock(mu_);
   neighbor_events_ = events;
+}
+
+void Applier::SetConntrack(dp::Conntrack* conntrack) {
+  std::lock_guard lock(mu_);
+  conntrack_ = conntrack;
 }
 
 std::vector<Ip4> Applier::UnresolvedNextHops() const {

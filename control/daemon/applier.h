@@ -89,6 +89,9 @@ class Applier {
   // Where workers report ARP from the next hops (control/daemon/neighbor_resolver.h); every
   // snapshot published after this call carries it. Call before Start(); must outlive the Applier.
   void SetNeighborEvents(dp::NeighborEvents* events);
+  // The process's conntrack table (outlives every snapshot); every snapshot published from now on
+  // refers to it. nullptr: nothing is tracked. Call before Start().
+  void SetConntrack(dp::Conntrack* conntrack);
 
   DesiredState state() const;
   uint64_t generation() const;
@@ -120,6 +123,7 @@ class Applier {
   FibRoutes fib_routes_;     // guarded by mu_: what the Fib holds
   std::function<void(uint64_t)> worker_ack_;  // guarded by mu_
   dp::NeighborEvents* neighbor_events_ = nullptr;  // guarded by mu_
+  dp::Conntrack* conntrack_ = nullptr;             // guarded by mu_
 };
 
 }  // namespace nodeplane::ctl

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "control/daemon/applier.h"
+#include "control/daemon/conntrack_ager.h"
 #include "control/daemon/neighbor_resolver.h"
 #include "control/daemon/options.h"
 #include "control/daemon/pod_link_names.h"
@@ -89,6 +90,12 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   // before `published` so that it outlives every snapshot referring to it.
   dp::Fib fib;
   if (!fib.Init(dp::Fib::Limits{}, rcu.qsbr(), &error)) return Fail(error);
+  // Connections: one long-lived table written by workers (dataplane/tables/conntrack.h), also
+  // declared before `published`; its ager removes expired connections in slices.
+  dp::Conntrack conntrack;
+  if (!conntrack.Init(dp::Conntrack::Limits{.entries = opts.conntrack_entries}, rcu.qsbr(),
+                      &error))
+    return Fail(error);
   dp::Published<dp::Snapshot> published(rcu);
   dp::Ports ports(pool, workers);
   RuntimePorts rt{.worker_count = workers};
@@ -101,8 +108,13 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   std::unique_ptr<dp::NeighborEvents> neighbor_events =
       dp::NeighborEvents::Create("np_neigh_ev", 1024, static_cast<int>(rte_socket_id()), &error);
   if (neighbor_events == nullptr) return Fail(error);
+  // Control frames (ARP requests) go out through worker 0's own tx queue.
+  std::unique_ptr<dp::ControlTx> control_tx =
+      dp::ControlTx::Create("np_ctl_tx", 64, static_cast<int>(rte_socket_id()), &error);
+  if (control_tx == nullptr) return Fail(error);
   Applier applier(ports, published, rt, opts.host_iface, opts.pod_port, &fib);
   applier.SetNeighborEvents(neighbor_events.get());
+  applier.SetConntrack(&conntrack);
   for (const auto& [ip, mac] : opts.neighbors) (void)applier.AddStaticNeighbor(ip, mac);
   if (absl::Status s = applier.Start(); !s.ok()) return Fail(std::string(s.message()));
   if (!opts.node_name.empty()) {
@@ -112,12 +124,14 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
 
   std::vector<std::unique_ptr<dp::Worker>> pool_of_workers;
   DaemonInfo info{.version = NP_VERSION, .hugepages = eal_info.hugepages, .uplink = opts.uplink,
-                  .host_interface = opts.host_iface == "none" ? "" : opts.host_iface};
+                  .host_interface = opts.host_iface == "none" ? "" : opts.host_iface,
+                  .conntrack = &conntrack};
   const dp::IdlePolicy idle{.max_sleep_us = opts.idle_sleep_us};
   for (uint16_t i = 0; i < workers; ++i) {
     pool_of_workers.push_back(std::make_unique<dp::Worker>(i, rcu, published, idle));
     info.workers.push_back(WorkerRef{pool_of_workers.back().get(), eal_info.worker_lcores[i]});
   }
+  pool_of_workers[0]->SetControlTx(control_tx.get());
   // A write's reply waits until every worker has echoed its generation: after the grace period a
   // polling worker echoes it on its next iteration, a sleeping one within --idle-sleep-us.
   applier.SetWorkerAck([&pool_of_workers](uint64_t generation) {
@@ -144,23 +158,22 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
                eal_info.hugepages ? "hugepages" : "no hugepages",
                opts.idle_sleep_us == 0 ? "off (full-speed polling)"
                                        : ("up to " + std::to_string(opts.idle_sleep_us) + " us").c_str());
-  // Underlay next hops: learned from what workers report, asked on the uplink's control queue.
+  // Underlay next hops: learned from what workers report, asked on the uplink (a spare tx queue,
+  // else through worker 0's).
   NeighborResolver::Config rcfg;
   if (rt.uplink) {
     rcfg.port = rt.uplink->port_id;
     rcfg.mac = rt.uplink->mac;
     if (rt.uplink->tx_queues > workers) rcfg.tx_queue = workers;
+    rcfg.control_tx = control_tx.get();
   }
   rcfg.pool = pool;
   NeighborResolver resolver(applier, *neighbor_events, rcfg);
-  if (rt.uplink) {
-    if (!rcfg.tx_queue) {
-      std::fprintf(stderr, "nodeplaned: warning: uplink has no spare tx queue: neighbours are "
-                           "learned passively, never asked\n");
-    }
-    resolver.Start();
-  }
+  if (rt.uplink) resolver.Start();
+  ConntrackAger ager(conntrack, ConntrackAger::Config{});
+  ager.Start();
   pool_of_workers[0]->Run(g_stop);  // the main lcore's worker
+  ager.Stop();
   resolver.Stop();
   rte_eal_mp_wait_lcore();
   signal_thread.join();
@@ -170,6 +183,7 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   if (rt.host) ports.Remove(rt.host->port_id, &error);
   if (rt.uplink) ports.Remove(rt.uplink->port_id, &error);
   ::unlink(opts.socket.c_str());
+  control_tx.reset();  // returns unsent frames to the pool first
   rte_mempool_free(pool);
   std::fprintf(stderr, "nodeplaned: stopped\n");
   return 0;

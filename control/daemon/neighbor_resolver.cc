@@ -109,7 +109,8 @@ void NeighborResolver::RunOnce(NeighborSchedule::Clock::time_point now) {
   }
   const std::vector<Ip4> unresolved = applier_.UnresolvedNextHops();
   // Ageing needs asking: a resolver that cannot send keeps what it learned (passive refresh only).
-  const bool can_ask = config_.port && config_.tx_queue && config_.pool != nullptr;
+  const bool can_ask = config_.port && (config_.tx_queue || config_.control_tx != nullptr) &&
+                       config_.pool != nullptr;
   const std::vector<Ip4> stale =
       can_ask ? applier_.neighbors().LearnedBefore(now - config_.schedule.refresh_after)
               : std::vector<Ip4>{};
@@ -144,7 +145,10 @@ bool NeighborResolver::Send(Ip4 sender, Ip4 target) {
     return false;
   }
   std::memcpy(p, frame, sizeof(frame));
-  if (rte_eth_tx_burst(*config_.port, *config_.tx_queue, &m, 1) != 1) {
+  const bool queued = config_.tx_queue
+                          ? rte_eth_tx_burst(*config_.port, *config_.tx_queue, &m, 1) == 1
+                          : config_.control_tx->Offer(m, *config_.port);
+  if (!queued) {
     rte_pktmbuf_free(m);
     return false;
   }

@@ -2,9 +2,10 @@
 //   Learning:  workers report ARP requests and replies from wanted next hops through
 //              dp::NeighborEvents; every period (~100 ms) the resolver drains them into
 //              Applier::LearnNeighbor (which republishes when a next hop's MAC appears or changes).
-//   Asking:    for each unresolved next hop it broadcasts an ARP request on the uplink from its
-//              own tx queue (the one past the workers'; none: it only learns passively), at most
-//              once a second per address, backing off to once every 30 s while nobody answers.
+//   Asking:    for each unresolved next hop it broadcasts an ARP request on the uplink — from its
+//              own tx queue when the uplink has one past the workers', else through a worker
+//              (dp::ControlTx, drained by worker 0 on its own queue) — at most once a second per
+//              address, backing off to once every 30 s while nobody answers.
 //   Ageing:    a learned entry not confirmed for 60 s is re-asked once a second; after 3 requests
 //              without an answer it is forgotten (Applier::ForgetNeighbor: the remote node is
 //              unresolved again and its packets are dropped as neighbor_unresolved).
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "control/daemon/applier.h"
+#include "dataplane/core/control_tx.h"
 #include "dataplane/core/neighbor_events.h"
 #include "nodeplane/addr.h"
 
@@ -71,7 +73,8 @@ class NeighborResolver {
  public:
   struct Config {
     std::optional<uint16_t> port;      // the uplink; unset: no uplink, nothing to resolve
-    std::optional<uint16_t> tx_queue;  // the resolver's own queue; unset: passive learning only
+    std::optional<uint16_t> tx_queue;  // the resolver's own queue; unset: through control_tx
+    dp::ControlTx* control_tx = nullptr;  // a worker sends for it; with neither: passive only
     Mac mac;                           // the uplink's MAC (ARP sender hardware address)
     rte_mempool* pool = nullptr;       // for the requests it sends
     std::chrono::milliseconds period{100};

@@ -42,6 +42,11 @@ const std::map<std::string, Setter>& Setters() {
        }},
       {"mbufs",
        [](DaemonOptions& o, const std::string& v) { return ParseU32(v, &o.mbufs) && o.mbufs >= 1023; }},
+      {"conntrack-entries",
+       [](DaemonOptions& o, const std::string& v) {
+         return ParseU32(v, &o.conntrack_entries) && o.conntrack_entries >= 64 &&
+                o.conntrack_entries <= (uint32_t{1} << 30);
+       }},
       {"eal", [](DaemonOptions& o, const std::string& v) { o.eal.push_back(v); return true; }},
       {"neighbor",
        [](DaemonOptions& o, const std::string& v) {
@@ -156,6 +161,8 @@ std::string DaemonUsage() {
   --file-prefix NAME     EAL runtime-file prefix, unique per instance (default nodeplane)
   --memory-mb N          memory for packet buffers and tables (default 256)
   --mbufs N              packet buffers (default 32767)
+  --conntrack-entries N  connections the conntrack table holds (default 258048, 154 bytes each;
+                         new connections beyond it are dropped: ct_table_full)
   --no-huge              do not use hugepages (the default uses them when enough are free)
   --eal ARG              one more EAL argument (repeatable)
   --neighbor IP=MAC      a static underlay neighbour: the MAC of a remote node's VTEP address

@@ -21,6 +21,9 @@ struct DaemonOptions {
   std::string file_prefix = "nodeplane";
   uint32_t memory_mb = 256;
   uint32_t mbufs = 32767;            // every pod port pre-fills its rx rings from this pool
+  // Connections the conntrack table holds (dataplane/tables/conntrack.h: the default is the
+  // largest that keeps it at 154 bytes per connection).
+  uint32_t conntrack_entries = 258048;
   bool no_huge = false;
   std::vector<std::string> eal;       // extra EAL arguments
   // Static underlay neighbours (IP=MAC): remote VTEPs' MACs until ARP on the uplink learns them.

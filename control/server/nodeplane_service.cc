@@ -6,6 +6,7 @@
 #include "control/compile/policy_explain.h"
 #include "control/model/from_proto.h"
 #include "control/model/network_policy_from_proto.h"
+#include "control/server/conntrack_rpcs.h"
 #include "control/server/status_to_grpc.h"
 
 namespace nodeplane::ctl {
@@ -387,6 +388,18 @@ grpc::Status NodeplaneService::ExplainPolicy(grpc::ServerContext*,
   if (e.src_pod) *reply->mutable_source_pod() = PodKeyToProto(*e.src_pod);
   if (e.dst_pod) *reply->mutable_destination_pod() = PodKeyToProto(*e.dst_pod);
   return grpc::Status::OK;
+}
+
+grpc::Status NodeplaneService::ListConntrack(grpc::ServerContext*,
+                                             const v1::ListConntrackRequest* req,
+                                             v1::ListConntrackReply* reply) {
+  return ctl::ListConntrack(info_.conntrack, *req, reply);
+}
+
+grpc::Status NodeplaneService::FlushConntrack(grpc::ServerContext*,
+                                              const v1::FlushConntrackRequest* req,
+                                              v1::FlushConntrackReply* reply) {
+  return ctl::FlushConntrack(info_.conntrack, *req, reply);
 }
 
 }  // namespace nodeplane::ctl

@@ -18,6 +18,8 @@ struct DaemonInfo {
   std::string host_interface;
   std::vector<WorkerRef> workers;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  // The process's conntrack table (outlives the service); nullptr: none.
+  dp::Conntrack* conntrack = nullptr;
 };
 
 class NodeplaneService final : public v1::Nodeplane::Service {
@@ -62,6 +64,11 @@ class NodeplaneService final : public v1::Nodeplane::Service {
   grpc::Status GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*, v1::Status*) override;
   grpc::Status ExplainPolicy(grpc::ServerContext*, const v1::ExplainPolicyRequest*,
                              v1::PolicyExplanation*) override;
+  // Conntrack (control/server/conntrack_rpcs.h).
+  grpc::Status ListConntrack(grpc::ServerContext*, const v1::ListConntrackRequest*,
+                             v1::ListConntrackReply*) override;
+  grpc::Status FlushConntrack(grpc::ServerContext*, const v1::FlushConntrackRequest*,
+                              v1::FlushConntrackReply*) override;
 
  private:
   Applier& applier_;

@@ -1,11 +1,15 @@
 #include "dataplane/core/pipeline.h"
 
 #include "dataplane/core/packet_meta.h"
+#include "dataplane/core/pending_resolution.h"
 #include "dataplane/stages/arp_respond.h"
+#include "dataplane/stages/ct_commit.h"
+#include "dataplane/stages/ct_lookup.h"
 #include "dataplane/stages/eth_parse.h"
 #include "dataplane/stages/host_exception.h"
 #include "dataplane/stages/ip4_forward.h"
 #include "dataplane/stages/ip4_lookup.h"
+#include "dataplane/stages/nat_rewrite.h"
 #include "dataplane/stages/policy.h"
 #include "dataplane/stages/port_tx.h"
 #include "dataplane/stages/vxlan_decap.h"
@@ -35,26 +39,15 @@ inline void Step(StageContext& ctx, WorkerState& w, Burst& b) noexcept {
         ctx.counters.Drop(Meta(m).drop);
         w.drop[w.drop_n++] = m;
         break;
+      case Edge::kHold:  // the stage owns it now
+        break;
     }
   }
   b.n = kept;
 }
 
-}  // namespace
-
-void RunPipeline(const Snapshot& snap, WorkerState& w, Burst& b) noexcept {
-  StageContext ctx{snap, w.counters, w.index};
-  w.counters.rx_packets += b.n;
-  Step<EthParseStage>(ctx, w, b);
-  Step<VxlanDecapStage>(ctx, w, b);
-  Step<ArpRespondStage>(ctx, w, b);
-  // NetworkPolicy. Its place once conntrack and Services are in: after svc_lb (it judges the
-  // post-DNAT destination) and before ct_commit (which stores the generation that admitted).
-  Step<PolicyStage>(ctx, w, b);
-  Step<Ip4LookupStage>(ctx, w, b);
-  Step<Ip4ForwardStage>(ctx, w, b);
-  Step<VxlanEncapStage>(ctx, w, b);
-  Step<HostExceptionStage>(ctx, w, b);
+// Transmits what is left of the burst, flushes every tx buffer, frees the burst's drops.
+void Finish(StageContext& ctx, WorkerState& w, Burst& b) noexcept {
   for (uint16_t i = 0; i < b.n; ++i) PortTx::Enqueue(ctx, w, b.pkts[i]);
   b.n = 0;
   PortTx::Flush(ctx, w);
@@ -62,6 +55,50 @@ void RunPipeline(const Snapshot& snap, WorkerState& w, Burst& b) noexcept {
     rte_pktmbuf_free_bulk(w.drop, w.drop_n);
     w.drop_n = 0;
   }
+}
+
+}  // namespace
+
+void ReleasePending(const Snapshot& snap, WorkerState& w) noexcept {
+  if (w.pending.size() == 0) return;
+  StageContext ctx{snap, w.counters, w.index, nullptr, w.now_tsc};
+  Burst b;
+  w.pending.Release([&](rte_mbuf* m, uint32_t slot, uint64_t deadline) {
+    const RemoteNodeEntry* node = snap.remotes.Find(slot);
+    if (node != nullptr && node->resolved) {
+      b.pkts[b.n++] = m;
+      return true;
+    }
+    if (node != nullptr && w.now_tsc < deadline) return false;
+    Meta(m).drop = DropReason::kNeighborUnresolved;
+    ctx.counters.Drop(DropReason::kNeighborUnresolved);
+    w.drop[w.drop_n++] = m;
+    return true;
+  });
+  // Back through the stage that parked them, now that their node has a MAC (PendingResolution
+  // holds at most kCapacity <= kBurstMax packets, so one burst takes them all).
+  Step<VxlanEncapStage>(ctx, w, b);
+  Finish(ctx, w, b);
+}
+
+void RunPipeline(const Snapshot& snap, WorkerState& w, Burst& b) noexcept {
+  StageContext ctx{snap, w.counters, w.index, &w.pending, w.now_tsc};
+  w.counters.rx_packets += b.n;
+  Step<EthParseStage>(ctx, w, b);
+  Step<VxlanDecapStage>(ctx, w, b);
+  Step<ArpRespondStage>(ctx, w, b);
+  Step<CtLookupStage>(ctx, w, b);
+  // svc_lb goes here (Services: decides meta.xlate_*).
+  // NetworkPolicy: after DNAT (svc_lb's decision), before ct_commit stores the generation that
+  // admitted the connection and before SNAT.
+  Step<PolicyStage>(ctx, w, b);
+  Step<CtCommitStage>(ctx, w, b);
+  Step<NatRewriteStage>(ctx, w, b);
+  Step<Ip4LookupStage>(ctx, w, b);
+  Step<Ip4ForwardStage>(ctx, w, b);
+  Step<VxlanEncapStage>(ctx, w, b);
+  Step<HostExceptionStage>(ctx, w, b);
+  Finish(ctx, w, b);
 }
 
 }  // namespace nodeplane::dp

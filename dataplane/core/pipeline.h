@@ -11,4 +11,9 @@ namespace nodeplane::dp {
 // On return the burst is empty and the worker holds no mbuf.
 void RunPipeline(const Snapshot& snap, WorkerState& w, Burst& burst) noexcept;
 
+// Once per poll iteration: packets parked in w.pending (waiting for a remote node's underlay MAC)
+// whose node is now resolved are encapsulated and sent; those past their deadline, or whose node
+// is gone, are dropped as neighbor_unresolved. Uses w.now_tsc.
+void ReleasePending(const Snapshot& snap, WorkerState& w) noexcept;
+
 }  // namespace nodeplane::dp

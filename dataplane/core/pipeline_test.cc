@@ -281,5 +281,43 @@ TEST(Worker, PollOnceReceivesRunsTransmitsAndEchoesTheGeneration) {
   worker.Detach();
 }
 
+TEST(Worker, SendsControlFramesOnItsOwnQueueBoundedPerIteration) {
+  RingPorts ports(2);
+  testing::TopoPorts ids;
+  ids.uplink = ports.Add();
+  ids.host = ports.Add();
+  ids.pod_a = ports.Add();
+  ids.pod_b = ports.Add();
+  testing::SpecBuilder spec = testing::StandardTopology(ids).Generation(3);
+  for (PortSpec& p : spec.mutable_spec().ports) {
+    p.rx_queues = 0;
+    p.tx_queues = 2;
+  }
+  std::string error;
+  auto control_tx = ControlTx::Create("np_test_ctl_tx", 64, 0, &error);
+  ASSERT_NE(control_tx, nullptr) << error;
+
+  Rcu rcu(2);
+  Published<Snapshot> published(rcu);
+  published.Publish(spec.Build());
+  Worker worker(1, rcu, published, IdlePolicy{});
+  worker.SetControlTx(control_tx.get());
+  worker.Attach();
+  const Bytes arp = Pkt().Eth(Topo::UplinkMac(), Mac{{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}})
+                        .ArpRequest(Topo::UplinkMac(), Topo::NodeIp(), Topo::PodBIp());
+  const unsigned offered = ControlTx::kDrainMax + 3;
+  for (unsigned i = 0; i < offered; ++i) {
+    ASSERT_TRUE(control_tx->Offer(testing::ToMbuf(arp, ids.uplink), ids.uplink));
+  }
+  EXPECT_EQ(worker.PollOnce(), ControlTx::kDrainMax) << "at most kDrainMax per iteration";
+  EXPECT_EQ(worker.PollOnce(), 3u);
+  EXPECT_EQ(worker.PollOnce(), 0u);
+  // Worker 1 sends on its own queue (1 of 2), never on worker 0's.
+  EXPECT_TRUE(ports.DrainQueue(ids.uplink, 0).empty());
+  EXPECT_EQ(ports.DrainQueue(ids.uplink, 1), std::vector<Bytes>(offered, arp));
+  EXPECT_EQ(worker.counters().tx_packets, offered);
+  worker.Detach();
+}
+
 }  // namespace
 }  // namespace nodeplane::dp

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "dataplane/core/snapshot_spec.h"
+#include "dataplane/tables/conntrack.h"
 #include "dataplane/tables/fib.h"
 #include "dataplane/tables/local_route_table.h"
 #include "dataplane/tables/policy_table.h"
@@ -71,9 +72,12 @@ struct Snapshot {
   // Where they are reported; not owned (outlives every snapshot); nullptr: nowhere.
   // dp: enqueue only (multi-producer), ctl: sets it before publication.
   NeighborEvents* neighbor_events = nullptr;
+  // Connection tracking: not owned (dataplane/tables/conntrack.h: one per process, outlives every
+  // snapshot; workers write entries under the table's own rules). nullptr: nothing is tracked.
+  Conntrack* conntrack = nullptr;
   // NetworkPolicy (dataplane/tables/policy_table.h) and the generation it was compiled as:
-  // conntrack entries admitted under another generation are re-checked (DESIGN §5). Nonzero once
-  // the first generation is published.
+  // conntrack entries admitted under another generation are re-checked by the policy stage
+  // (DESIGN §5). Nonzero once the first generation is published.
   PolicyTable policy;
   uint32_t policy_generation = 0;
 

@@ -1,7 +1,8 @@
 // The stage contract. A stage takes a burst, and for every packet chooses one edge:
 //   kNext  continue to the next stage;
 //   kDrop  leave the pipeline; meta.drop names why (counted and freed in bulk by the pipeline);
-//   kTx    finished: send on meta.out_port now (ARP replies, ICMP errors).
+//   kTx    finished: send on meta.out_port now (ARP replies, ICMP errors);
+//   kHold  the stage kept the packet in this worker's PendingResolution (vxlan_encap only).
 // Stages never allocate, lock, log, throw or make syscalls; counters are this worker's own.
 #pragma once
 #include <rte_mbuf.h>
@@ -21,13 +22,14 @@ struct Burst {
   uint16_t n = 0;
 };
 
-enum class Edge : uint8_t { kNext = 0, kDrop, kTx };
+enum class Edge : uint8_t { kNext = 0, kDrop, kTx, kHold };
 
 struct Verdicts {
   Edge edge[kBurstMax];
 };
 
 struct Snapshot;
+class PendingResolution;
 
 // What a stage may touch: the published tables (read-only, valid until this worker's next
 // quiescent report) and this worker's counters.
@@ -35,6 +37,8 @@ struct StageContext {
   const Snapshot& snap;
   WorkerCounters& counters;
   uint16_t worker;
+  PendingResolution* pending = nullptr;  // this worker's; nullptr: nothing is held (tests, benches)
+  uint64_t now_tsc = 0;                  // TSC read once per poll iteration
 };
 
 template <typename S>

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 
+#include "dataplane/core/packet_meta.h"
 #include "dataplane/core/pipeline.h"
+#include "dataplane/stages/port_tx.h"
 
 namespace nodeplane::dp {
 
@@ -25,10 +27,24 @@ void Worker::Detach() noexcept {
   rcu_.Unregister(state_.index);
 }
 
+uint32_t Worker::SendControlFrames(const Snapshot& snap) noexcept {
+  rte_mbuf* frames[ControlTx::kDrainMax];
+  const unsigned n = control_tx_->Drain(frames, ControlTx::kDrainMax);
+  if (n == 0) return 0;
+  StageContext ctx{snap, state_.counters, state_.index};
+  for (unsigned i = 0; i < n; ++i) {
+    Meta(frames[i]).out_port = frames[i]->port;
+    PortTx::Enqueue(ctx, state_, frames[i]);
+  }
+  PortTx::Flush(ctx, state_);
+  return n;
+}
+
 uint32_t Worker::PollOnce() noexcept {
   const Snapshot* snap = published_.Get();
   uint32_t received = 0;
   if (snap != nullptr) {
+    state_.now_tsc = rte_rdtsc();
     const RxAssignment& rx = snap->rx[state_.index];
     for (uint16_t i = 0; i < rx.n; ++i) {
       Burst b;
@@ -39,6 +55,9 @@ uint32_t Worker::PollOnce() noexcept {
       RunPipeline(*snap, state_, b);
       state_.counters.busy_cycles += rte_rdtsc() - start;
     }
+    // Counted as work received, so a worker with frames to send does not go to sleep on them.
+    if (control_tx_ != nullptr) received += SendControlFrames(*snap);
+    ReleasePending(*snap, state_);
     generation_.store(snap->generation, std::memory_order_relaxed);
   }
   // From here on this worker holds no reference into the snapshot.

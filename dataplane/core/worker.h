@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "dataplane/core/control_tx.h"
 #include "dataplane/core/published.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/core/worker_state.h"
@@ -29,12 +30,17 @@ class Worker {
   void Attach() noexcept;
   void Detach() noexcept;
 
+  // Frames control wants sent (ARP requests on the uplink); drained by this worker, at most
+  // ControlTx::kDrainMax per iteration. Set before Run(); one worker per ControlTx.
+  void SetControlTx(ControlTx* control_tx) { control_tx_ = control_tx; }
+
   const WorkerCounters& counters() const { return state_.counters; }          // ctl: ro
   uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }
   uint16_t index() const { return state_.index; }
 
  private:
   void IdleBackoff() noexcept;
+  uint32_t SendControlFrames(const Snapshot& snap) noexcept;
 
   Rcu& rcu_;
   const Published<Snapshot>& published_;
@@ -42,6 +48,7 @@ class Worker {
   uint32_t empty_polls_ = 0;
   uint32_t sleep_us_ = 0;
   std::atomic<uint64_t> generation_{0};  // dp: wo, ctl: ro — the snapshot generation it last ran
+  ControlTx* control_tx_ = nullptr;  // not owned
   WorkerState state_;
 };
 

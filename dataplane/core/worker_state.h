@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "dataplane/core/pending_resolution.h"
 #include "dataplane/core/stage.h"
 #include "dataplane/core/worker_counters.h"
 
@@ -25,6 +26,8 @@ struct alignas(64) WorkerState {
   TxBuffer tx[RTE_MAX_ETHPORTS];
   uint16_t drop_n = 0;
   rte_mbuf* drop[kBurstMax];
+  PendingResolution pending;                // packets waiting for an underlay next hop's MAC
+  uint64_t now_tsc = 0;                     // this poll iteration's TSC
 };
 
 }  // namespace nodeplane::dp

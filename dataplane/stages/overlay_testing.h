@@ -42,9 +42,9 @@ struct Overlay {
   static Ip4 PodOnC() { return A("10.244.3.9"); }
 };
 
-// The spec: StandardTopology + overlay + remote nodes B and C.
-inline SnapshotSpec OverlayTopologySpec() {
-  SnapshotSpec spec = StandardTopology().spec();
+// The spec: StandardTopology + overlay + remote nodes B and C (on the given port ids).
+inline SnapshotSpec OverlayTopologySpec(TopoPorts ids = {}) {
+  SnapshotSpec spec = StandardTopology(ids).spec();
   spec.overlay.enabled = true;
   spec.overlay.vtep_ip = Topo::NodeIp();
   spec.overlay.vni = Overlay::kVni;

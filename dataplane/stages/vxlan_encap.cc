@@ -1,5 +1,6 @@
 #include "dataplane/stages/vxlan_encap.h"
 
+#include <rte_cycles.h>
 #include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_udp.h>
@@ -7,6 +8,7 @@
 #include <cstring>
 
 #include "dataplane/core/packet_meta.h"
+#include "dataplane/core/pending_resolution.h"
 #include "dataplane/core/snapshot.h"
 
 namespace nodeplane::dp {
@@ -44,8 +46,15 @@ inline Edge EncapOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
   const RemoteNodeEntry* node = ctx.snap.remotes.Find(m.remote);
   if (node == nullptr) [[unlikely]]
     return Drop(m, DropReason::kNoRoute);
-  if (!node->resolved) [[unlikely]]
+  if (!node->resolved) [[unlikely]] {
+    if (ctx.pending != nullptr &&
+        ctx.pending->Park(pkt, m.remote,
+                          ctx.now_tsc + PendingResolution::kHoldSeconds * rte_get_tsc_hz())) {
+      ctx.counters.Count(Counter::kPendingResolution);
+      return Edge::kHold;
+    }
     return Drop(m, DropReason::kNeighborUnresolved);
+  }
 
   const auto* inner_ip = rte_pktmbuf_mtod_offset(pkt, const rte_ipv4_hdr*, m.l3_offset);
   const uint32_t hash = (pkt->ol_flags & RTE_MBUF_F_RX_RSS_HASH) != 0

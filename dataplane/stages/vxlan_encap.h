@@ -10,8 +10,11 @@
 //   underlay spreads flows over its paths and the receiver's RSS over its queues. The inner
 //   packet and its checksums are left untouched; the outer UDP checksum is 0. No TX offload is
 //   used: the whole outer checksum update is two additions, cheaper than describing it to a NIC.
-//   Edges:   kNext (now an outer IPv4/UDP/VXLAN frame for the uplink), kDrop.
-//   Drops:   NEIGHBOR_UNRESOLVED (the node's underlay next hop has no MAC yet), ENCAP_NO_HEADROOM,
+//   Edges:   kNext (now an outer IPv4/UDP/VXLAN frame for the uplink), kDrop, kHold (the node's
+//            underlay next hop has no MAC yet: parked in the worker's PendingResolution, sent by
+//            the worker once it resolves — core/pending_resolution.h).
+//   Drops:   NEIGHBOR_UNRESOLVED (no MAC yet and the pending queue's bounds reached — or held
+//            past its deadline, counted by the worker), ENCAP_NO_HEADROOM,
 //            NO_ROUTE (the node left the snapshot; cannot happen with the Fib's ordering rules).
 //   Skips:   everything without meta.remote.
 //   Never:   allocates, locks, logs, throws.

@@ -1,77 +1,69 @@
 #include "dataplane/tables/local_route_table.h"
 
-#include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_jhash.h>
+#include <rte_hash_crc.h>
 #include <rte_lcore.h>
-
-#include <atomic>
-#include <cstring>
+#include <rte_malloc.h>
 
 namespace nodeplane::dp {
 namespace {
 
-constexpr uint32_t kMinEntries = 64;
-
-std::string UniqueName() {
-  static std::atomic<uint64_t> seq{0};
-  return "np_lrt_" + std::to_string(seq.fetch_add(1));
-}
+constexpr uint32_t kMinSlots = 64;
 
 }  // namespace
 
-LocalRouteTable::~LocalRouteTable() {
-  if (hash_ != nullptr) rte_hash_free(hash_);
+LocalRouteTable::~LocalRouteTable() { rte_free(keys_); }
+
+uint32_t LocalRouteTable::Slot(uint32_t key) const noexcept {
+  return rte_hash_crc_4byte(key, 0) & mask_;
 }
 
 bool LocalRouteTable::Build(const std::vector<std::pair<uint32_t, uint16_t>>& routes,
                             std::string* error) {
-  const std::string name = UniqueName();
-  uint32_t entries = kMinEntries;
-  while (entries < routes.size() * 2) entries *= 2;  // keep the load factor low: fewer probes
-  rte_hash_parameters params{};
-  params.name = name.c_str();
-  params.entries = entries;
-  params.key_len = sizeof(uint32_t);
-  params.hash_func = rte_jhash;
-  params.socket_id = static_cast<int>(rte_socket_id());
-  hash_ = rte_hash_create(&params);
-  if (hash_ == nullptr) {
-    *error = std::string("route table: rte_hash_create: ") + rte_strerror(rte_errno);
+  uint32_t slots = kMinSlots;
+  while (slots < routes.size() * 2) slots *= 2;  // at most half full: short probe runs
+  rte_free(keys_);
+  keys_ = static_cast<uint32_t*>(rte_zmalloc_socket(
+      "np_local_routes", slots * (sizeof(uint32_t) + sizeof(uint16_t)), RTE_CACHE_LINE_SIZE,
+      static_cast<int>(rte_socket_id())));
+  if (keys_ == nullptr) {
+    *error = "route table: out of EAL memory";
     return false;
   }
+  ports_ = reinterpret_cast<uint16_t*>(keys_ + slots);
+  for (uint32_t i = 0; i < slots; ++i) ports_[i] = kMiss;
+  mask_ = slots - 1;
+  size_ = 0;
   for (const auto& [addr, port] : routes) {
-    if (rte_hash_lookup(hash_, &addr) >= 0) {
+    if (addr == 0) {
+      *error = "route table: 0.0.0.0 is not a routable address";
+      return false;
+    }
+    uint32_t s = Slot(addr);
+    while (keys_[s] != 0 && keys_[s] != addr) s = (s + 1) & mask_;
+    if (keys_[s] == addr) {
       *error = "route table: duplicate address";
       return false;
     }
-    const int rc = rte_hash_add_key_data(hash_, &addr, reinterpret_cast<void*>(uintptr_t{port}));
-    if (rc != 0) {
-      *error = std::string("route table: add: ") + rte_strerror(-rc);
-      return false;
-    }
+    keys_[s] = addr;
+    ports_[s] = port;
+    ++size_;
   }
-  size_ = routes.size();
   return true;
+}
+
+uint16_t LocalRouteTable::Lookup(uint32_t dst) const noexcept {
+  if (keys_ == nullptr) return kMiss;
+  const uint32_t* keys = keys_;
+  // Terminates: the table is never more than half full, so an empty slot is always reached.
+  for (uint32_t s = Slot(dst);; s = (s + 1) & mask_) {
+    if (keys[s] == dst) return ports_[s];
+    if (keys[s] == 0) return kMiss;
+  }
 }
 
 void LocalRouteTable::LookupBulk(const uint32_t* dst, uint16_t n,
                                  uint16_t* out_port) const noexcept {
-  const void* keys[64];
-  void* data[64];
-  for (uint16_t i = 0; i < n; ++i) keys[i] = &dst[i];
-  uint64_t hits = 0;
-  if (n > 0 && rte_hash_lookup_bulk_data(hash_, keys, n, &hits, data) < 0) hits = 0;
-  for (uint16_t i = 0; i < n; ++i) {
-    out_port[i] = ((hits >> i) & 1) ? static_cast<uint16_t>(reinterpret_cast<uintptr_t>(data[i]))
-                                    : kMiss;
-  }
-}
-
-uint16_t LocalRouteTable::Lookup(uint32_t dst) const noexcept {
-  void* data = nullptr;
-  if (rte_hash_lookup_data(hash_, &dst, &data) < 0) return kMiss;
-  return static_cast<uint16_t>(reinterpret_cast<uintptr_t>(data));
+  for (uint16_t i = 0; i < n; ++i) out_port[i] = Lookup(dst[i]);
 }
 
 }  // namespace nodeplane::dp

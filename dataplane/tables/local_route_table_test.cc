@@ -72,6 +72,28 @@ TEST_F(LocalRouteTableTest, DuplicateAddressIsRejected) {
   EXPECT_NE(error.find("duplicate"), std::string::npos) << error;
 }
 
+TEST_F(LocalRouteTableTest, ZeroAddressIsRejected) {
+  LocalRouteTable t;
+  std::string error;
+  EXPECT_FALSE(t.Build({{A("10.244.1.2").be, 2}, {0, 3}}, &error));
+  EXPECT_NE(error.find("0.0.0.0"), std::string::npos) << error;
+}
+
+TEST_F(LocalRouteTableTest, ThousandsOfNeighbouringAddressesAreAllFoundAndNothingElse) {
+  std::vector<std::pair<uint32_t, uint16_t>> routes;
+  for (uint32_t i = 1; i <= 4000; ++i) {
+    routes.emplace_back(Ip4::FromHost(0x0af40000u + i * 2).be, static_cast<uint16_t>(i % 7));
+  }
+  LocalRouteTable t;
+  std::string error;
+  ASSERT_TRUE(t.Build(routes, &error)) << error;
+  EXPECT_EQ(t.size(), routes.size());
+  for (const auto& [addr, port] : routes) EXPECT_EQ(t.Lookup(addr), port);
+  for (uint32_t i = 1; i <= 4000; ++i) {  // the odd addresses in between were never added
+    EXPECT_EQ(t.Lookup(Ip4::FromHost(0x0af40000u + i * 2 + 1).be), LocalRouteTable::kMiss);
+  }
+}
+
 TEST_F(LocalRouteTableTest, DuplicateWithTheSamePortIsRejectedToo) {
   LocalRouteTable t;
   std::string error;

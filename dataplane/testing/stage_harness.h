@@ -15,10 +15,13 @@
 #include "dataplane/core/stage.h"
 #include "dataplane/core/worker_counters.h"
 #include "dataplane/stages/arp_respond.h"
+#include "dataplane/stages/ct_commit.h"
+#include "dataplane/stages/ct_lookup.h"
 #include "dataplane/stages/eth_parse.h"
 #include "dataplane/stages/host_exception.h"
 #include "dataplane/stages/ip4_forward.h"
 #include "dataplane/stages/ip4_lookup.h"
+#include "dataplane/stages/nat_rewrite.h"
 #include "dataplane/stages/policy.h"
 #include "dataplane/stages/vxlan_decap.h"
 #include "dataplane/stages/vxlan_encap.h"
@@ -30,8 +33,9 @@ namespace nodeplane::dp::testing {
 // The order of dataplane/core/pipeline.cc's RunPipeline (pipeline_test.cc checks the two agree by
 // running the same frames through both).
 using PipelineStages =
-    std::tuple<EthParseStage, VxlanDecapStage, ArpRespondStage, PolicyStage, Ip4LookupStage,
-               Ip4ForwardStage, VxlanEncapStage, HostExceptionStage>;
+    std::tuple<EthParseStage, VxlanDecapStage, ArpRespondStage, CtLookupStage, PolicyStage,
+               CtCommitStage, NatRewriteStage, Ip4LookupStage, Ip4ForwardStage, VxlanEncapStage,
+               HostExceptionStage>;
 
 struct Input {
   Bytes frame;

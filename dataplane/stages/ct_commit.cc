@@ -1,0 +1,77 @@
+#include "dataplane/stages/ct_commit.h"
+
+#include <rte_byteorder.h>
+#include <rte_hash_crc.h>
+
+#include "dataplane/core/ct_packet.h"
+#include "dataplane/core/packet_meta.h"
+#include "dataplane/core/snapshot.h"
+
+namespace nodeplane::dp {
+namespace {
+
+// The n-th alternative SNAT port for a tuple: spread over 1024-65535 by the tuple's hash.
+uint16_t AltPort(const CtKey& k, int n) noexcept {
+  const uint32_t h = rte_hash_crc(&k, sizeof(k), static_cast<uint32_t>(n) * 0x9e3779b9u);
+  return rte_cpu_to_be_16(static_cast<uint16_t>(1024 + h % (65536 - 1024)));
+}
+
+}  // namespace
+
+void CtCommitStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
+  Conntrack* ct = ctx.snap.conntrack;
+  const uint32_t gen = ctx.snap.policy_generation;
+  uint32_t now_ms = 0;
+  bool have_now = false;
+  for (uint16_t i = 0; i < b.n; ++i) {
+    out.edge[i] = Edge::kNext;
+    PacketMeta& m = Meta(b.pkts[i]);
+    if (ct == nullptr || m.ct_state == CtState::kNone) continue;
+    if (m.ct_state != CtState::kNew) {
+      auto* e = static_cast<CtEntry*>(m.ct);
+      if (m.policy_gen_ok && e->policy_gen.load(std::memory_order_relaxed) != gen) {
+        e->policy_gen.store(gen, std::memory_order_relaxed);
+      }
+      continue;
+    }
+    const CtProto first = FirstState(m.l4_proto, m.tcp_flags);
+    if (first == CtProto::kNone) continue;
+    if (!have_now) {
+      now_ms = ct->NowMs();
+      have_now = true;
+    }
+    const CtKey orig = PacketKey(m);
+    const uint16_t dnat_port = m.xlate_dst_ip != 0 ? m.xlate_dst_port : 0;
+    CtEntry* e = nullptr;
+    Conntrack::Insert r = ct->Add(orig, m.xlate_dst_ip, dnat_port, m.xlate_src_ip,
+                                  m.xlate_src_port, first, now_ms, gen, &e);
+    const bool may_move_port =
+        m.xlate_src_ip != 0 && m.xlate_src_port == 0 && m.l4_proto != IPPROTO_ICMP;
+    for (int t = 0; r == Conntrack::Insert::kCollision && may_move_port && t < kSnatPortTries;
+         ++t) {
+      const uint16_t port = AltPort(orig, t);
+      r = ct->Add(orig, m.xlate_dst_ip, dnat_port, m.xlate_src_ip, port, first, now_ms, gen, &e);
+      if (r == Conntrack::Insert::kOk) m.xlate_src_port = port;
+    }
+    switch (r) {
+      case Conntrack::Insert::kOk:
+        ctx.counters.Count(Counter::kCtCreated);
+        m.ct = e;
+        break;
+      case Conntrack::Insert::kExists:  // an earlier packet of this burst created it
+        m.ct = e;
+        if (e->snat_port != 0) m.xlate_src_port = e->snat_port;
+        break;
+      case Conntrack::Insert::kFull:
+        m.drop = DropReason::kCtTableFull;
+        out.edge[i] = Edge::kDrop;
+        break;
+      case Conntrack::Insert::kCollision:
+        m.drop = DropReason::kCtTupleCollision;
+        out.edge[i] = Edge::kDrop;
+        break;
+    }
+  }
+}
+
+}  // namespace nodeplane::dp

@@ -1,0 +1,105 @@
+#include "dataplane/stages/ct_lookup.h"
+
+#include "dataplane/core/ct_packet.h"
+#include "dataplane/core/packet_meta.h"
+#include "dataplane/core/snapshot.h"
+
+namespace nodeplane::dp {
+namespace {
+
+// Pass 1: what a packet contributes to the bulk lookup.
+enum class Kind : uint8_t { kSkip, kPacket, kRelated };
+
+}  // namespace
+
+void CtLookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
+  Conntrack* ct = ctx.snap.conntrack;
+  CtKey keys[kBurstMax];
+  const CtKey* key_ptrs[kBurstMax];
+  uint16_t at[kBurstMax];  // burst index of each key
+  Kind kind[kBurstMax];
+  uint16_t n = 0;
+
+  for (uint16_t i = 0; i < b.n; ++i) {
+    out.edge[i] = Edge::kNext;
+    PacketMeta& m = Meta(b.pkts[i]);
+    m.ct_state = CtState::kNone;
+    m.ct = nullptr;
+    m.ct_policy_gen = 0;
+    kind[i] = Kind::kSkip;
+    if (ct == nullptr || m.punt || m.cls != PacketClass::kIp4) continue;
+    const bool tracked = m.l4_proto == IPPROTO_TCP || m.l4_proto == IPPROTO_UDP ||
+                         m.l4_proto == IPPROTO_SCTP || m.l4_proto == IPPROTO_ICMP;
+    if (!tracked || m.l4 == L4Status::kFragment) continue;
+    if (m.l4 == L4Status::kTruncated) {
+      m.drop = DropReason::kL4Truncated;
+      out.edge[i] = Edge::kDrop;
+      continue;
+    }
+    if (m.l4_proto == IPPROTO_ICMP) {
+      const uint8_t type = IcmpType(b.pkts[i], m);
+      if (IsIcmpError(type)) {
+        IcmpInner inner;
+        const InnerStatus st = IcmpErrorKey(b.pkts[i], m, &keys[n], &inner);
+        if (st == InnerStatus::kTruncated) {
+          m.drop = DropReason::kL4Truncated;
+          out.edge[i] = Edge::kDrop;
+          continue;
+        }
+        if (st == InnerStatus::kUntracked) {
+          m.drop = DropReason::kCtIcmpUnrelated;
+          out.edge[i] = Edge::kDrop;
+          continue;
+        }
+        kind[i] = Kind::kRelated;
+        at[n++] = i;
+        continue;
+      }
+      if (!IsIcmpEcho(type)) continue;
+    }
+    keys[n] = PacketKey(m);
+    kind[i] = Kind::kPacket;
+    at[n++] = i;
+  }
+  if (n == 0) return;
+
+  // Pass 2: one bulk lookup.
+  for (uint16_t k = 0; k < n; ++k) key_ptrs[k] = &keys[k];
+  uint64_t hits = 0;
+  CtEntry* entry[kBurstMax];
+  bool reply[kBurstMax];
+  ct->LookupBulk(key_ptrs, n, &hits, entry, reply);
+
+  // Pass 3: where each packet stands; existing connections step their state and time.
+  const uint32_t now = Conntrack::Tick(ct->NowMs());
+  for (uint16_t k = 0; k < n; ++k) {
+    const uint16_t i = at[k];
+    rte_mbuf* pkt = b.pkts[i];
+    PacketMeta& m = Meta(pkt);
+    if (((hits >> k) & 1) == 0) {
+      if (kind[i] == Kind::kRelated) {
+        m.drop = DropReason::kCtIcmpUnrelated;
+        out.edge[i] = Edge::kDrop;
+      } else {
+        m.ct_state = CtState::kNew;
+      }
+      continue;
+    }
+    CtEntry* e = entry[k];
+    const uint32_t seen = e->seen.load(std::memory_order_relaxed);
+    const auto state = static_cast<CtProto>(seen & 0xff);
+    if (state == CtProto::kDying) {
+      m.drop = DropReason::kCtTableFull;
+      out.edge[i] = Edge::kDrop;
+      continue;
+    }
+    m.ct_state = reply[k] ? CtState::kReply : CtState::kEstablished;
+    m.ct = e;
+    m.ct_policy_gen = e->policy_gen.load(std::memory_order_relaxed);
+    if (kind[i] == Kind::kRelated) continue;
+    const uint32_t next = CtEntry::Seen(NextState(state, reply[k], pkt, m), now);
+    if (next != seen) e->seen.store(next, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace nodeplane::dp

@@ -1,0 +1,234 @@
+#include "dataplane/stages/nat_rewrite.h"
+
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
+#include <rte_sctp.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include <cstring>
+
+#include "dataplane/core/csum_update.h"
+#include "dataplane/core/ct_packet.h"
+#include "dataplane/core/packet_meta.h"
+#include "dataplane/core/snapshot.h"
+
+namespace nodeplane::dp {
+namespace {
+
+constexpr uint16_t kTcpCsumOffset = 16;
+constexpr uint16_t kUdpCsumOffset = 6;
+constexpr uint16_t kSctpCsumOffset = 8;
+
+// A tuple as it must leave.
+struct Tuple {
+  uint32_t src_ip, dst_ip;
+  uint16_t src_port, dst_port;
+};
+
+uint16_t Load16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+void Store16(uint8_t* p, uint16_t v) { std::memcpy(p, &v, sizeof(v)); }
+
+uint32_t PacketEnd(const rte_mbuf* m, const PacketMeta& meta) {
+  const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, meta.l3_offset);
+  const uint32_t l3_end = meta.l3_offset + rte_be_to_cpu_16(ip->total_length);
+  return rte_pktmbuf_data_len(m) < l3_end ? rte_pktmbuf_data_len(m) : l3_end;
+}
+
+// Rewrites the addresses of the IPv4 header at `ip` and returns the pseudo-header's change folded
+// into `l4_csum` (when l4_csum != nullptr).
+void RewriteAddresses(rte_ipv4_hdr* ip, uint32_t src, uint32_t dst, uint16_t* l4_csum) {
+  if (ip->src_addr != src) {
+    ip->hdr_checksum = CsumUpdate32(ip->hdr_checksum, ip->src_addr, src);
+    if (l4_csum != nullptr) *l4_csum = CsumUpdate32(*l4_csum, ip->src_addr, src);
+    ip->src_addr = src;
+  }
+  if (ip->dst_addr != dst) {
+    ip->hdr_checksum = CsumUpdate32(ip->hdr_checksum, ip->dst_addr, dst);
+    if (l4_csum != nullptr) *l4_csum = CsumUpdate32(*l4_csum, ip->dst_addr, dst);
+    ip->dst_addr = dst;
+  }
+}
+
+// Rewrites a transport header's ports (TCP/UDP/SCTP: source then destination at its start).
+void RewritePorts(uint8_t* l4, uint16_t sport, uint16_t dport, uint16_t* l4_csum) {
+  const uint16_t old_s = Load16(l4);
+  const uint16_t old_d = Load16(l4 + 2);
+  if (l4_csum != nullptr) {
+    if (old_s != sport) *l4_csum = CsumUpdate16(*l4_csum, old_s, sport);
+    if (old_d != dport) *l4_csum = CsumUpdate16(*l4_csum, old_d, dport);
+  }
+  Store16(l4, sport);
+  Store16(l4 + 2, dport);
+}
+
+// SCTP's checksum: CRC32c over the packet with the checksum field zero (RFC 4960 appendix B),
+// stored in the byte order Linux uses (least significant byte first).
+void RecomputeSctpCrc(uint8_t* sctp, uint32_t len) {
+  std::memset(sctp + kSctpCsumOffset, 0, 4);
+  const uint32_t crc = ~rte_hash_crc(sctp, len, 0xffffffffu);
+  const uint8_t le[4] = {static_cast<uint8_t>(crc), static_cast<uint8_t>(crc >> 8),
+                         static_cast<uint8_t>(crc >> 16), static_cast<uint8_t>(crc >> 24)};
+  std::memcpy(sctp + kSctpCsumOffset, le, 4);
+}
+
+// An ordinary packet (not an ICMP error): the whole tuple.
+void RewritePacket(rte_mbuf* pkt, PacketMeta& m, const Tuple& t) {
+  auto* ip = rte_pktmbuf_mtod_offset(pkt, rte_ipv4_hdr*, m.l3_offset);
+  uint8_t* l4 = rte_pktmbuf_mtod_offset(pkt, uint8_t*, m.l4_offset);
+  const bool ports = m.l4 == L4Status::kPorts && m.l4_proto != IPPROTO_ICMP &&
+                     (t.src_port != m.src_port || t.dst_port != m.dst_port);
+  switch (m.l4_proto) {
+    case IPPROTO_TCP: {
+      uint16_t csum = Load16(l4 + kTcpCsumOffset);
+      RewriteAddresses(ip, t.src_ip, t.dst_ip, &csum);
+      if (ports) RewritePorts(l4, t.src_port, t.dst_port, &csum);
+      Store16(l4 + kTcpCsumOffset, csum);
+      break;
+    }
+    case IPPROTO_UDP: {
+      uint16_t csum = Load16(l4 + kUdpCsumOffset);
+      const bool has_csum = csum != 0;
+      RewriteAddresses(ip, t.src_ip, t.dst_ip, has_csum ? &csum : nullptr);
+      if (ports) RewritePorts(l4, t.src_port, t.dst_port, has_csum ? &csum : nullptr);
+      if (has_csum) Store16(l4 + kUdpCsumOffset, csum == 0 ? 0xffff : csum);
+      break;
+    }
+    case IPPROTO_SCTP: {
+      RewriteAddresses(ip, t.src_ip, t.dst_ip, nullptr);
+      if (ports) {
+        RewritePorts(l4, t.src_port, t.dst_port, nullptr);
+        const uint32_t end = PacketEnd(pkt, m);
+        const bool whole = pkt->nb_segs == 1 && end > m.l4_offset;
+        if (whole) RecomputeSctpCrc(l4, end - m.l4_offset);
+      }
+      break;
+    }
+    default:  // ICMP echo: addresses only; the ICMP checksum has no pseudo-header
+      RewriteAddresses(ip, t.src_ip, t.dst_ip, nullptr);
+      break;
+  }
+  m.dst_ip = t.dst_ip;  // src_ip stays as received: see the header
+  if (ports) {
+    m.src_port = t.src_port;
+    m.dst_port = t.dst_port;
+  }
+}
+
+// An ICMP error about a packet of connection `e`, travelling in the reply direction (towards the
+// original sender: `reply`) or the original one. The embedded packet went the other way.
+void RewriteIcmpError(rte_mbuf* pkt, PacketMeta& m, const CtEntry& e, bool reply) {
+  CtKey unused;
+  IcmpInner in;
+  if (IcmpErrorKey(pkt, m, &unused, &in) != InnerStatus::kOk) return;  // ct_lookup checked
+  auto* ip = rte_pktmbuf_mtod_offset(pkt, rte_ipv4_hdr*, m.l3_offset);
+  auto* eip = rte_pktmbuf_mtod_offset(pkt, rte_ipv4_hdr*, in.ip_offset);
+  uint8_t* el4 = rte_pktmbuf_mtod_offset(pkt, uint8_t*, in.l4_offset);
+  const uint8_t proto = eip->next_proto_id;
+  const bool ports = proto != IPPROTO_ICMP;
+
+  Tuple inner{eip->src_addr, eip->dst_addr, Load16(el4), Load16(el4 + 2)};
+  uint32_t outer_src = ip->src_addr;
+  uint32_t outer_dst = ip->dst_addr;
+  if (reply) {
+    // Embedded: an original-direction packet after NAT → as the original sender sent it.
+    if (e.snat_ip != 0) {
+      inner.src_ip = e.orig_src_ip;
+      if (ports) inner.src_port = e.orig_src_port;
+      if (outer_dst == e.snat_ip) outer_dst = e.orig_src_ip;
+    }
+    if (e.dnat_ip != 0) {
+      inner.dst_ip = e.orig_dst_ip;
+      if (ports) inner.dst_port = e.orig_dst_port;
+      if (outer_src == e.dnat_ip) outer_src = e.orig_dst_ip;  // from the backend itself
+    }
+  } else {
+    // Embedded: a reply after reverse NAT → as the backend sent it.
+    if (e.dnat_ip != 0) {
+      inner.src_ip = e.dnat_ip;
+      if (ports && e.dnat_port != 0) inner.src_port = e.dnat_port;
+      if (outer_dst == e.orig_dst_ip) outer_dst = e.dnat_ip;
+    }
+    if (e.snat_ip != 0) {
+      inner.dst_ip = e.snat_ip;
+      if (ports && e.snat_port != 0) inner.dst_port = e.snat_port;
+      if (outer_src == e.orig_src_ip) outer_src = e.snat_ip;
+    }
+  }
+
+  // The embedded transport checksum, when the quoted bytes hold it.
+  uint16_t csum_off = 0;
+  if (proto == IPPROTO_UDP) csum_off = kUdpCsumOffset;
+  if (proto == IPPROTO_TCP && in.l4_len >= kTcpCsumOffset + 2) csum_off = kTcpCsumOffset;
+  uint16_t csum = csum_off != 0 ? Load16(el4 + csum_off) : 0;
+  const bool has_csum = csum_off != 0 && !(proto == IPPROTO_UDP && csum == 0);
+  RewriteAddresses(eip, inner.src_ip, inner.dst_ip, has_csum ? &csum : nullptr);
+  if (ports) RewritePorts(el4, inner.src_port, inner.dst_port, has_csum ? &csum : nullptr);
+  if (has_csum) Store16(el4 + csum_off, proto == IPPROTO_UDP && csum == 0 ? 0xffff : csum);
+
+  RewriteAddresses(ip, outer_src, outer_dst, nullptr);
+  auto* icmp = rte_pktmbuf_mtod_offset(pkt, rte_icmp_hdr*, m.l4_offset);
+  icmp->icmp_cksum = 0;
+  const uint32_t end = PacketEnd(pkt, m);
+  icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, end - m.l4_offset));
+  m.dst_ip = outer_dst;
+}
+
+}  // namespace
+
+void NatRewriteStage::Process(StageContext& /*ctx*/, Burst& b, Verdicts& out) noexcept {
+  for (uint16_t i = 0; i < b.n; ++i) {
+    out.edge[i] = Edge::kNext;
+    rte_mbuf* pkt = b.pkts[i];
+    PacketMeta& m = Meta(pkt);
+    if (m.punt || m.cls != PacketClass::kIp4 || m.ct_state == CtState::kNone) continue;
+    Tuple t{m.src_ip, m.dst_ip, m.src_port, m.dst_port};
+    if (m.ct_state == CtState::kNew) {
+      if (m.xlate_dst_ip != 0) {
+        t.dst_ip = m.xlate_dst_ip;
+        if (m.xlate_dst_port != 0) t.dst_port = m.xlate_dst_port;
+      }
+      if (m.xlate_src_ip != 0) {
+        t.src_ip = m.xlate_src_ip;
+        if (m.xlate_src_port != 0) t.src_port = m.xlate_src_port;
+      }
+    } else {
+      const auto& e = *static_cast<const CtEntry*>(m.ct);
+      if (e.dnat_ip == 0 && e.snat_ip == 0) continue;
+      const bool reply = m.ct_state == CtState::kReply;
+      if (m.l4_proto == IPPROTO_ICMP && IsIcmpError(IcmpType(pkt, m))) {
+        RewriteIcmpError(pkt, m, e, reply);
+        continue;
+      }
+      if (!reply) {
+        if (e.dnat_ip != 0) {
+          t.dst_ip = e.dnat_ip;
+          if (e.dnat_port != 0) t.dst_port = e.dnat_port;
+        }
+        if (e.snat_ip != 0) {
+          t.src_ip = e.snat_ip;
+          if (e.snat_port != 0) t.src_port = e.snat_port;
+        }
+      } else {
+        if (e.dnat_ip != 0) {
+          t.src_ip = e.orig_dst_ip;
+          t.src_port = e.orig_dst_port;
+        }
+        if (e.snat_ip != 0) {
+          t.dst_ip = e.orig_src_ip;
+          t.dst_port = e.orig_src_port;
+        }
+      }
+    }
+    if (t.src_ip == m.src_ip && t.dst_ip == m.dst_ip && t.src_port == m.src_port &&
+        t.dst_port == m.dst_port)
+      continue;
+    RewritePacket(pkt, m, t);
+  }
+}
+
+}  // namespace nodeplane::dp

@@ -1,0 +1,258 @@
+// Conntrack: the connections this node has seen, with the NAT each one got, so that every later
+// packet of a connection (either direction) follows the first one's decisions.
+//
+// Who writes it: workers create entries (ct_commit) and update an entry's protocol state, last-seen
+// time and policy generation (ct_lookup, ct_commit) with relaxed atomic stores; control deletes
+// (ageing, flushes) and frees. Who reads it: workers (one bulk lookup per burst in ct_lookup),
+// control (listing, ageing).
+// Lifetime: one per process, created at start-up by nodeplaned; every Snapshot refers to it (not
+// owned), so connections survive every publication. Like dataplane/tables/fib.h.
+//
+// Structure: a lock-free-read concurrent rte_hash (RW_CONCURRENCY_LF, MULTI_WRITER_ADD) of packed
+// IPv4 5-tuples (CtKey). Each connection is in it twice, pointing to one CtEntry from an
+// rte_mempool: under its original tuple (as first received) and under its reply tuple (what the
+// other side sends back after NAT). Bit 0 of the stored data pointer says which key matched.
+// Lookups never lock; adds take rte_hash's writer lock, shared only by threads that add or delete
+// (new connections, ageing), never by lookups.
+//
+// Removal (control thread only): delete both keys, wait for an RCU grace period on the process's
+// rte_rcu_qsbr, then return the key slots (rte_hash_free_key_with_position: LF mode does not free
+// on delete) and the entry to the pool. A worker holding an entry pointer thus never sees it reused
+// within its loop iteration.
+//
+// Full table (defined behaviour): when the pool has no entry left, or the hash cannot place a key
+// (a cuckoo hash may refuse a key shortly before it is completely full), the new connection is
+// refused (the stage drops it with CT_TABLE_FULL); established connections are untouched and
+// nothing waits. An entry whose second key could not be placed is marked dying and removed by the
+// next ageing pass.
+//
+// Memory: at most 160 bytes per connection all-in (hash buckets and key slots for both keys, the
+// free-slot ring, the entry and its mempool header), measured from the EAL heap when the table is
+// created (bytes_per_connection()). For the default capacity it is 154 bytes
+// (kDefaultBytesPerConnection, perf/RESULTS.md): 2 key slots of 32 bytes, 2 × 8 bytes of cuckoo
+// buckets, 2 × 4 bytes of free-slot ring, the 32-byte entry with its 24-byte mempool header and
+// 8 bytes of mempool ring. The default, 258048 = 2^18 − 4096 connections, is the largest whose
+// keys plus rte_hash's per-lcore slot reserve (127 × 63 slots with MULTI_WRITER_ADD) fit 2^19
+// slots: rte_hash rounds its rings up to powers of two, and 262144 would cost 170 bytes.
+#pragma once
+#include <rte_hash_crc.h>
+
+#include <atomic>
+#include <cstddef>
+#include <mutex>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct rte_hash;
+struct rte_mempool;
+struct rte_rcu_qsbr;
+
+namespace nodeplane::dp {
+
+// A packed IPv4 5-tuple: addresses and ports in network order; ICMP echo uses its identifier as
+// both ports, other ICMP and other protocols use ports 0.
+struct CtKey {
+  uint32_t src_ip;
+  uint32_t dst_ip;
+  uint16_t src_port;
+  uint16_t dst_port;
+  uint8_t proto;
+  uint8_t pad[3];  // always zero: part of the hashed key
+
+  bool operator==(const CtKey&) const = default;
+};
+static_assert(sizeof(CtKey) == 16);
+
+// Protocol state of a connection. TCP follows Linux's nf_conntrack states (flags only, no window
+// tracking); UDP and SCTP are simplified (ct_lookup.h has the transitions). Only TCP, UDP, SCTP and
+// ICMP are tracked, so the state also says the protocol.
+enum class CtProto : uint8_t {
+  kNone = 0,
+  kTcpSynSent,
+  kTcpSynRecv,
+  kTcpEstablished,
+  kTcpFinWait,    // the original side sent the first FIN
+  kTcpCloseWait,  // the reply side sent the first FIN
+  kTcpLastAck,    // both sides sent FIN
+  kTcpTimeWait,
+  kTcpClose,      // RST seen
+  kUdpUnreplied,
+  kUdpAssured,    // a reply was seen
+  kSctpInit,
+  kSctpEstablished,
+  kSctpShutdown,
+  kIcmp,
+  kDying,         // half-inserted (its reply key could not be placed): removed by the next ageing
+  kCount,
+};
+
+// Idle timeout of a connection in each state, milliseconds (Linux nf_conntrack defaults where
+// Linux has the state; the table is in conntrack.cc and dataplane/README.md).
+uint32_t CtTimeoutMs(CtProto state) noexcept;
+const char* CtProtoName(CtProto state) noexcept;
+
+// Time as entries record it: 128 ms ticks in 24 bits (wraps after 24.8 days, far above the longest
+// timeout, 5 days), so that state and time share one atomic word.
+inline constexpr uint32_t kCtTickMs = 128;
+inline constexpr uint32_t kCtTickMask = 0xffffff;
+
+// One connection: 32 bytes. The plain fields are written once by the creating worker before the
+// entry is published in the hash. `policy_gen` and `seen` are rewritten by workers with relaxed
+// atomic stores (a lost update between two workers costs one state step or an older timestamp).
+struct CtEntry {
+  uint32_t orig_src_ip;   // the original tuple, as first received (network order)
+  uint32_t orig_dst_ip;
+  uint16_t orig_src_port;
+  uint16_t orig_dst_port;
+  uint32_t dnat_ip;       // destination after DNAT (network order); 0 = no DNAT
+  uint32_t snat_ip;       // source after SNAT (network order); 0 = no SNAT
+  uint16_t dnat_port;     // 0 = port unchanged
+  uint16_t snat_port;     // 0 = port unchanged
+  std::atomic<uint32_t> policy_gen;  // dp: rw, ctl: ro  generation that last admitted it
+  std::atomic<uint32_t> seen;        // dp: rw, ctl: ro  bits 0-7 CtProto, 8-31 last packet tick
+
+  CtProto state() const noexcept {
+    return static_cast<CtProto>(seen.load(std::memory_order_relaxed) & 0xff);
+  }
+  uint32_t last_tick() const noexcept { return seen.load(std::memory_order_relaxed) >> 8; }
+  static uint32_t Seen(CtProto s, uint32_t tick) noexcept {
+    return static_cast<uint32_t>(s) | ((tick & kCtTickMask) << 8);
+  }
+  // The connection's original tuple for protocol `proto`.
+  CtKey Orig(uint8_t proto) const noexcept {
+    return CtKey{orig_src_ip, orig_dst_ip, orig_src_port, orig_dst_port, proto, {}};
+  }
+  // The tuple the other side sends back: source = where the packet went after DNAT, destination
+  // = where it came from after SNAT. ICMP keeps its echo identifier (ports are not translated).
+  CtKey Reply(uint8_t proto) const noexcept {
+    CtKey r{};
+    r.src_ip = dnat_ip != 0 ? dnat_ip : orig_dst_ip;
+    r.dst_ip = snat_ip != 0 ? snat_ip : orig_src_ip;
+    const bool xlate_ports = proto != 1;  // IPPROTO_ICMP
+    r.src_port = xlate_ports && dnat_port != 0 ? dnat_port : orig_dst_port;
+    r.dst_port = xlate_ports && snat_port != 0 ? snat_port : orig_src_port;
+    r.proto = proto;
+    return r;
+  }
+};
+static_assert(sizeof(CtEntry) == 32);
+
+// What the hash stores: the entry with bit 0 set for the reply key.
+inline constexpr uintptr_t kCtReplyTag = 1;
+
+// A listing/flush filter; 0 fields match anything. Addresses and ports network order.
+struct CtFilter {
+  uint32_t src_ip = 0;   // the original source
+  uint32_t dst_ip = 0;   // the original destination or the DNAT destination
+  uint16_t port = 0;     // any port of either tuple
+  uint8_t proto = 0;
+
+  bool Matches(const CtKey& orig, const CtEntry& e) const noexcept;
+};
+
+// A connection as control reports it.
+struct CtConnection {
+  CtKey orig;
+  CtKey reply;
+  uint32_t dnat_ip, snat_ip;
+  uint16_t dnat_port, snat_port;
+  CtProto state;
+  uint32_t idle_ms;       // since the last packet
+  uint32_t expires_in_ms; // until ageing removes it (0: due)
+  uint32_t policy_gen;
+};
+
+class Conntrack {
+ public:
+  static constexpr uint32_t kDefaultEntries = 258048;  // see "Memory" above
+  // bytes_per_connection() of a table of kDefaultEntries (documented in perf/RESULTS.md).
+  static constexpr uint32_t kDefaultBytesPerConnection = 154;
+  static constexpr uint32_t kMaxBytesPerConnection = 160;
+
+  struct Limits {
+    uint32_t entries = kDefaultEntries;  // connections
+  };
+
+  enum class Insert : uint8_t {
+    kOk = 0,
+    kFull,       // no entry or no hash slot left
+    kCollision,  // the reply tuple is already another connection's
+    kExists,     // the original tuple is already in the table (*entry = that entry)
+  };
+
+  struct Stats {
+    uint64_t expired = 0;
+    uint64_t flushed = 0;
+  };
+
+  Conntrack() = default;
+  ~Conntrack();
+  Conntrack(const Conntrack&) = delete;
+  Conntrack& operator=(const Conntrack&) = delete;
+
+  // Control thread, at start-up. `qsbr`: the process's RCU variable; nullptr only where no worker
+  // reads concurrently (tests). `name` must be unique in the process (EAL object names).
+  bool Init(const Limits& limits, rte_rcu_qsbr* qsbr, std::string* error,
+            const char* name = "np_ct");
+
+  // Any thread: milliseconds since Init (TSC based; workers read it once per burst).
+  uint32_t NowMs() const noexcept;
+  static uint32_t Tick(uint32_t ms) noexcept { return (ms / kCtTickMs) & kCtTickMask; }
+
+  // Worker. n <= 64 keys. hit bit i set: entry[i] is the connection, reply[i] says which key.
+  void LookupBulk(const CtKey* const* keys, uint16_t n, uint64_t* hit_mask, CtEntry** entry,
+                  bool* reply) const noexcept;
+  // Worker: a new connection. The entry starts in `state` at `now_ms` with `policy_gen`. On
+  // kExists, *entry is the connection already holding `orig` (an earlier packet of the burst).
+  Insert Add(const CtKey& orig, uint32_t dnat_ip, uint16_t dnat_port, uint32_t snat_ip,
+             uint16_t snat_port, CtProto state, uint32_t now_ms, uint32_t policy_gen,
+             CtEntry** entry) noexcept;
+
+  // Control threads (serialised among themselves; never blocking a worker). Visits up to `budget` hash slots from where the last call stopped (wrapping
+  // around), removes the connections idle longer than their state's timeout at `now_ms`, waits
+  // for one grace period if it removed any, frees them. Returns how many it removed.
+  size_t Age(uint32_t now_ms, uint32_t budget);
+  // Control thread. Remove every connection the filter matches (all with the default filter).
+  size_t Flush(const CtFilter& filter);
+  // Control thread. Remove the UDP connections whose reply comes from backend ip:port (after
+  // DNAT, or addressed to it directly): Services call it when an endpoint disappears.
+  size_t FlushUdpToBackend(uint32_t ip_be, uint16_t port_be);
+  // Control thread. Up to `max` connections the filter matches.
+  std::vector<CtConnection> List(const CtFilter& filter, size_t max) const;
+
+  uint32_t capacity() const { return capacity_; }
+  uint32_t connections() const;  // entries in use (including those awaiting their grace period)
+  uint64_t bytes_per_connection() const { return bytes_per_connection_; }
+  Stats stats() const {
+    return Stats{expired_.load(std::memory_order_relaxed), flushed_.load(std::memory_order_relaxed)};
+  }
+
+ private:
+  struct Removed {
+    CtEntry* entry;
+    int32_t orig_pos;
+    int32_t reply_pos;  // -1: no reply key
+  };
+  // Unlinks both keys of `e` (control thread); the frees wait for Reclaim().
+  void Unlink(const CtKey& orig, CtEntry* e, std::vector<Removed>& out);
+  void Reclaim(std::vector<Removed>& removed);
+  template <typename Pred>
+  size_t RemoveIf(Pred pred);
+
+  rte_hash* hash_ = nullptr;     // dp: lookups, adds; ctl: deletes, iteration
+  rte_mempool* pool_ = nullptr;  // dp: get; ctl: put (after the grace period)
+  rte_rcu_qsbr* qsbr_ = nullptr;
+  uint32_t capacity_ = 0;
+  uint64_t tsc0_ = 0;
+  uint64_t cycles_per_ms_ = 1;
+  uint64_t bytes_per_connection_ = 0;
+  // Control operations (ageing, flushes, listing) run on different control threads (the ager,
+  // gRPC): one at a time, so that no connection is unlinked twice.
+  mutable std::mutex ctl_mu_;
+  uint32_t age_next_ = 0;  // guarded by ctl_mu_: rte_hash_iterate position
+  std::atomic<uint64_t> expired_{0};
+  std::atomic<uint64_t> flushed_{0};
+};
+
+}  // namespace nodeplane::dp
