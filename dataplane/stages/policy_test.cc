@@ -8,7 +8,9 @@
 
 #include <vector>
 
+#include "dataplane/stages/ct_commit.h"
 #include "dataplane/stages/eth_parse.h"
+#include "dataplane/tables/conntrack.h"
 #include "dataplane/testing/packet_builder.h"
 #include "dataplane/testing/stage_harness.h"
 #include "dataplane/testing/topology.h"
@@ -188,6 +190,64 @@ TEST(PolicyStage, TruncatedTransportHeaderToAnIsolatedPodIsDropped) {
   const auto out = h.Run(cut, Topo::kPodB);
   ASSERT_EQ(out.edge, Edge::kDrop);
   EXPECT_EQ(out.meta.drop, DropReason::kL4Truncated);
+}
+
+// With real conntrack (ct_lookup before the stage, ct_commit after it, as RunPipeline orders
+// them): the reply of an allowed connection passes though the other direction's policies would
+// deny it as a connection of its own; after the policy generation moves, an established
+// connection whose access was revoked is cut on its next packet, and one still allowed is
+// re-admitted under the new generation.
+TEST(PolicyStage, ConntrackRepliesPassAndRevokedAccessStopsEstablishedConnections) {
+  Conntrack ct;
+  std::string error;
+  ASSERT_TRUE(ct.Init(Conntrack::Limits{.entries = 64}, nullptr, &error, "policy_test_ct")) << error;
+  auto gen7 = IsolatedPodA(/*policy_generation=*/7);
+  gen7->conntrack = &ct;
+  const auto b_to_a = [](uint16_t sport, uint8_t flags) {
+    return Pkt().Eth(Topo::PodBMac(), Topo::GatewayMac()).Ip4(Topo::PodBIp(), Topo::PodAIp())
+        .Tcp(sport, 80, flags);
+  };
+  const Bytes reply = Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac())
+                          .Ip4(Topo::PodAIp(), Topo::PodBIp())
+                          .Tcp(80, 40000, testing::kTcpSyn | testing::kTcpAck);
+  {
+    StageHarness<CtCommitStage> h(*gen7);
+    EXPECT_EQ(h.Run(b_to_a(40000, testing::kTcpSyn), Topo::kPodB).edge, Edge::kNext);
+    EXPECT_EQ(h.Run(b_to_a(40001, testing::kTcpSyn), Topo::kPodB).edge, Edge::kNext);
+    const auto r = h.Run(reply, Topo::kPodA);
+    EXPECT_EQ(r.edge, Edge::kNext) << "a reply, though A's egress does not allow A -> B:40000";
+    EXPECT_EQ(r.meta.ct_state, CtState::kReply);
+  }
+  // Generation 8 revokes B's access to A:80 (the ingress row is gone).
+  auto gen8 = IsolatedPodA(/*policy_generation=*/8);
+  gen8->conntrack = &ct;
+  testing::SpecBuilder revoked = testing::StandardTopology();
+  PolicySpec p;
+  p.hosts = {{Topo::PodAIp(), kIdA, kSetAIngress, kNoPolicySet, false},
+             {Topo::PodBIp(), kIdB, kNoPolicySet, kNoPolicySet, false}};
+  p.ranges = {{A("0.0.0.0"), kIdOutside}};
+  p.sets.resize(1);
+  p.identities = 3;
+  revoked.mutable_spec().policy = p;
+  revoked.mutable_spec().policy_generation = 8;
+  auto revoked_snap = revoked.Build();
+  revoked_snap->conntrack = &ct;
+  {
+    StageHarness<CtCommitStage> h(*revoked_snap);
+    const auto cut = h.Run(b_to_a(40000, testing::kTcpAck), Topo::kPodB);
+    EXPECT_EQ(cut.meta.ct_state, CtState::kEstablished);
+    EXPECT_EQ(cut.edge, Edge::kDrop) << "established, but admitted under generation 7";
+    EXPECT_EQ(cut.meta.drop, DropReason::kPolicyDenyIngress);
+  }
+  {
+    // Still allowed under generation 8 (the row kept): re-admitted once, then unchecked.
+    StageHarness<CtCommitStage> h(*gen8);
+    const auto again = h.Run(b_to_a(40001, testing::kTcpAck), Topo::kPodB);
+    EXPECT_EQ(again.edge, Edge::kNext);
+    EXPECT_TRUE(again.meta.policy_gen_ok);
+    const auto next = h.Run(b_to_a(40001, testing::kTcpAck), Topo::kPodB);
+    EXPECT_EQ(next.meta.ct_policy_gen, 8u) << "ct_commit stored the generation that re-admitted";
+  }
 }
 
 }  // namespace
