@@ -41,7 +41,8 @@ struct CommandSpec {
   // Flags accepted once, and flags that may repeat.
   std::set<std::string_view> single;
   std::set<std::string_view> repeated;
-  // Positional arguments after the command word(s): 0, or 1 (the pod key, or a node name).
+  // Positional arguments after the command word(s): 0, 1 (the pod key, or a node name), or 3
+  // (explain's SRC DST PORT/PROTO).
   size_t positionals;
   // What the positional argument is, for "missing ..." messages.
   std::string_view positional_name = "NAMESPACE/NAME";
@@ -82,6 +83,7 @@ std::optional<CommandSpec> LookupCommand(std::string_view word) {
   if (word == "conntrack flush") {
     return CommandSpec{Command::kConntrackFlush, {"--src", "--dst", "--proto", "--port"}, {}, 0};
   }
+  if (word == "explain") return CommandSpec{Command::kExplain, {}, {}, 3, "SRC DST PORT/PROTO"};
   return std::nullopt;
 }
 
@@ -487,7 +489,7 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args, const
       }
       break;
     case Command::kLb:
-      status = FillLb(positionals, flags, inv.explain);
+      status = FillLb(positionals, flags, inv.lb);
       break;
     case Command::kRemoteNodeDelete:
       status = CheckNodeName("remote-node delete", positionals[0]);
@@ -499,11 +501,41 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args, const
     case Command::kConntrackFlush:
       status = FillConntrackFilter(flags, *inv.flush_conntrack.mutable_filter());
       break;
+    case Command::kExplain:
+      inv.explain.set_source(positionals[0]);
+      inv.explain.set_destination(positionals[1]);
+      status = ParsePortProto(positionals[2], &inv.explain);
+      break;
     default:
       break;
   }
   if (!status.ok()) return status;
   return inv;
+}
+
+absl::Status ParsePortProto(std::string_view text, v1::ExplainPolicyRequest* req) {
+  const size_t slash = text.find('/');
+  const std::string_view port = text.substr(0, slash);
+  std::string proto = slash == std::string_view::npos ? "tcp" : std::string(text.substr(slash + 1));
+  for (char& c : proto) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  uint32_t n = 0;
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      (n = static_cast<uint32_t>(std::stoul(std::string(port)))) == 0 || n > 65535) {
+    return UsageError("explain: PORT/PROTO: bad port in \"" + std::string(text) +
+                      "\" (want 1..65535, e.g. 8080/tcp)");
+  }
+  req->set_port(n);
+  if (proto == "tcp") {
+    req->set_protocol(v1::TCP);
+  } else if (proto == "udp") {
+    req->set_protocol(v1::UDP);
+  } else if (proto == "sctp") {
+    req->set_protocol(v1::SCTP);
+  } else {
+    return UsageError("explain: PORT/PROTO: unknown protocol in \"" + std::string(text) +
+                      "\" (want tcp, udp or sctp)");
+  }
+  return absl::OkStatus();
 }
 
 std::string UsageText() {
@@ -548,6 +580,8 @@ Commands:
   lb SRC_IP DST_IP:PORT/PROTO [--source-port N]
                                which backend a new connection would get and why (Service,
                                endpoint set, Maglev slot or affinity, SNAT)
+  explain SRC DST PORT/PROTO   would NetworkPolicy allow this connection, and which policies
+                               decide (SRC, DST: an address or NAMESPACE/NAME; e.g. 8080/tcp)
   help, --help, -h             this text
 
 Exit status: 0 success, 1 the daemon returned an error or could not be reached, 2 usage error.

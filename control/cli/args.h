@@ -38,6 +38,7 @@ enum class Command {
   kServices,
   kBackends,
   kLb,
+  kExplain,
 };
 
 // One parsed command line. The write commands carry the request exactly as it will be sent, so a
@@ -55,7 +56,8 @@ struct Invocation {
   v1::ListConntrackRequest list_conntrack;           // kConntrackList
   v1::FlushConntrackRequest flush_conntrack;         // kConntrackFlush
   std::string backends_of;                           // kBackends: "NAMESPACE/NAME" or "" (all)
-  v1::ExplainServiceBackendRequest explain;          // kLb
+  v1::ExplainServiceBackendRequest lb;               // kLb
+  v1::ExplainPolicyRequest explain;                  // kExplain
 };
 
 // Parses the arguments after argv[0]. env_socket is $NODEPLANE_SOCKET (nullptr or "" when unset).
@@ -63,6 +65,9 @@ struct Invocation {
 // -h/--help anywhere, or the command `help`, yields Command::kHelp even if other arguments are
 // wrong, so that asking for help never fails.
 absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args, const char* env_socket);
+
+// `explain`'s "PORT/PROTO": 1..65535 and TCP, UDP or SCTP (any case), e.g. "8080/tcp".
+absl::Status ParsePortProto(std::string_view text, v1::ExplainPolicyRequest* req);
 
 // "NAMESPACE/NAME" with exactly one slash and both parts non-empty.
 absl::StatusOr<v1::PodKey> ParsePodKey(std::string_view text);

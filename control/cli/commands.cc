@@ -59,6 +59,8 @@ class Client {
         return ServicesOrBackends();
       case Command::kLb:
         return Lb();
+      case Command::kExplain:
+        return Explain();
     }
     return kExitFailure;
   }
@@ -206,6 +208,9 @@ class Client {
       return kExitFailure;
     }
     out_ << (Json() ? ToJson(reply) : FormatConntrackFlush(reply));
+    return kExitOk;
+  }
+
   int ServicesOrBackends() {
     v1::State reply;
     if (!Call("GetState", &v1::Nodeplane::Stub::GetState, v1::GetStateRequest(), &reply)) {
@@ -226,11 +231,20 @@ class Client {
 
   int Lb() {
     v1::ExplainServiceBackendReply reply;
-    if (!Call("ExplainServiceBackend", &v1::Nodeplane::Stub::ExplainServiceBackend, inv_.explain,
+    if (!Call("ExplainServiceBackend", &v1::Nodeplane::Stub::ExplainServiceBackend, inv_.lb,
               &reply)) {
       return kExitFailure;
     }
     out_ << (Json() ? ToJson(reply) : FormatExplain(reply));
+    return kExitOk;
+  }
+
+  int Explain() {
+    v1::PolicyExplanation reply;
+    if (!Call("ExplainPolicy", &v1::Nodeplane::Stub::ExplainPolicy, inv_.explain, &reply)) {
+      return kExitFailure;
+    }
+    out_ << (Json() ? ToJson(reply) : FormatExplanation(inv_.explain, reply));
     return kExitOk;
   }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -194,7 +195,28 @@ std::string FormatStats(const v1::Stats& stats) {
 
   std::string out = ports.Render() + "\n" + workers.Render();
   if (events.rows() > 0) out += "\n" + events.Render();
+  if (stats.recent_policy_denials_size() > 0) out += "\n" + FormatPolicyDenials(stats);
   return out;
+}
+
+std::string FormatPolicyDenials(const v1::Stats& stats) {
+  Table t({{"WORKER", Align::kRight},
+           {"POD"},
+           {"DIRECTION"},
+           {"SOURCE"},
+           {"DESTINATION"},
+           {"PORT", Align::kRight},
+           {"PROTO", Align::kRight}});
+  for (const v1::PolicyDenial& d : stats.recent_policy_denials()) {
+    const std::string proto = d.ip_protocol() == 6    ? "tcp"
+                              : d.ip_protocol() == 17  ? "udp"
+                              : d.ip_protocol() == 132 ? "sctp"
+                                                       : Num(d.ip_protocol());
+    t.AddRow({Num(d.worker()), d.pod().name().empty() ? "-" : PodKeyString(d.pod()),
+              d.direction() == v1::EGRESS ? "egress" : "ingress", d.source_ip(),
+              d.destination_ip(), Num(d.port()), proto});
+  }
+  return t.Render();
 }
 
 std::string FormatDrops(const v1::Stats& stats) {
@@ -302,6 +324,48 @@ std::string FormatUnreachable(std::string_view socket, const grpc::Status& statu
                            "$NODEPLANE_SOCKET";
   return "nodeplanectl: cannot connect to nodeplaned at " + std::string(socket) + ": " + reason +
          " (" + hint + ")\n";
+}
+
+namespace {
+
+std::string PolicyList(const google::protobuf::RepeatedPtrField<v1::NetworkPolicyKey>& keys) {
+  std::string out;
+  for (const v1::NetworkPolicyKey& k : keys) {
+    if (!out.empty()) out += ", ";
+    out += k.namespace_() + "/" + k.name();
+  }
+  return out;
+}
+
+std::string Endpoint(const std::string& ip, const v1::PodKey& pod) {
+  return pod.name().empty() ? ip : PodKeyString(pod) + " (" + ip + ")";
+}
+
+void FormatDirection(std::ostringstream& out, const char* title,
+                     const v1::PolicyDirectionVerdict& v) {
+  out << title << (v.allowed() ? "allowed" : "DENIED") << "\n";
+  if (!v.pod().name().empty()) out << "  pod:        " << PodKeyString(v.pod()) << "\n";
+  if (v.isolated()) {
+    out << "  isolated by: " << PolicyList(v.isolating()) << "\n";
+    out << "  allowed by:  " << (v.allowing().empty() ? "none of them" : PolicyList(v.allowing()))
+        << "\n";
+  }
+  out << "  " << v.reason() << "\n";
+}
+
+}  // namespace
+
+std::string FormatExplanation(const v1::ExplainPolicyRequest& request,
+                              const v1::PolicyExplanation& e) {
+  static constexpr const char* kProto[] = {"tcp", "tcp", "udp", "sctp"};
+  const int p = request.protocol() >= 0 && request.protocol() <= 3 ? request.protocol() : 0;
+  std::ostringstream out;
+  out << Endpoint(e.source_ip(), e.source_pod()) << " -> "
+      << Endpoint(e.destination_ip(), e.destination_pod()) << " " << request.port() << "/"
+      << kProto[p] << ": " << (e.allowed() ? "ALLOWED" : "DENIED") << "\n";
+  FormatDirection(out, "egress (source):       ", e.egress());
+  FormatDirection(out, "ingress (destination): ", e.ingress());
+  return out.str();
 }
 
 }  // namespace nodeplane::cli

@@ -34,6 +34,15 @@ std::string RemoteNodesJson(const v1::State& state);
 // and the events table.
 std::string FormatStats(const v1::Stats& stats);
 
+// `explain`: the verdict, then egress and ingress: the deciding pod, the policies that isolate
+// it and those that allow the connection (or that none does), and why.
+std::string FormatExplanation(const v1::ExplainPolicyRequest& request,
+                              const v1::PolicyExplanation& e);
+
+// The latest NetworkPolicy drops (part of `stats` when there are any): WORKER, POD (the one whose
+// policies decided), DIRECTION, SOURCE, DESTINATION, PORT, PROTO, oldest first per worker.
+std::string FormatPolicyDenials(const v1::Stats& stats);
+
 // `drops`: NAME, PACKETS, DESCRIPTION for reasons with a non-zero count, in reason order.
 std::string FormatDrops(const v1::Stats& stats);
 

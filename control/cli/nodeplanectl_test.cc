@@ -1041,11 +1041,11 @@ TEST(ServicesCli, LbParsesTheFiveTuple) {
       Parse({"lb", "198.51.100.9", "10.96.0.10:53/udp", "--source-port", "12345"});
   ASSERT_TRUE(inv.ok()) << inv.status();
   EXPECT_EQ(inv->command, Command::kLb);
-  EXPECT_EQ(inv->explain.source_ip(), "198.51.100.9");
-  EXPECT_EQ(inv->explain.destination_ip(), "10.96.0.10");
-  EXPECT_EQ(inv->explain.destination_port(), 53u);
-  EXPECT_EQ(inv->explain.protocol(), v1::UDP);
-  EXPECT_EQ(inv->explain.source_port(), 12345u);
+  EXPECT_EQ(inv->lb.source_ip(), "198.51.100.9");
+  EXPECT_EQ(inv->lb.destination_ip(), "10.96.0.10");
+  EXPECT_EQ(inv->lb.destination_port(), 53u);
+  EXPECT_EQ(inv->lb.protocol(), v1::UDP);
+  EXPECT_EQ(inv->lb.source_port(), 12345u);
   ExpectUsageError({"lb", "1.2.3.4", "10.96.0.10:80"}, "DST_IP:PORT/PROTO");
   ExpectUsageError({"lb", "1.2.3.4", "10.96.0.10:80/ICMP"}, "TCP, UDP or SCTP");
   ExpectUsageError({"lb", "1.2.3.4"}, "missing");
@@ -1103,6 +1103,73 @@ TEST(ServicesCli, TablesShowPortsPoliciesAndConditions) {
   EXPECT_THAT(why, HasSubstr("Maglev slot 17 of 211"));
   EXPECT_THAT(why, HasSubstr("10.244.1.2:8080"));
   EXPECT_THAT(why, HasSubstr("SNAT:"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// explain
+
+TEST(ArgsTest, Explain) {
+  absl::StatusOr<Invocation> inv = Parse({"explain", "x/a", "10.244.1.11", "8080/TCP", "-o", "json"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kExplain);
+  EXPECT_EQ(inv->format, OutputFormat::kJson);
+  EXPECT_EQ(inv->explain.source(), "x/a");
+  EXPECT_EQ(inv->explain.destination(), "10.244.1.11");
+  EXPECT_EQ(inv->explain.port(), 8080u);
+  EXPECT_EQ(inv->explain.protocol(), v1::TCP);
+  inv = Parse({"explain", "x/a", "y/b", "53/udp"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->explain.protocol(), v1::UDP);
+  ExpectUsageError({"explain", "x/a", "y/b"}, "missing SRC DST PORT/PROTO");
+  ExpectUsageError({"explain", "x/a", "y/b", "0/tcp"}, "bad port");
+  ExpectUsageError({"explain", "x/a", "y/b", "80/icmp"}, "unknown protocol");
+}
+
+TEST(FormatTest, ExplanationNamesTheIsolatingPolicyOfADeniedConnection) {
+  v1::ExplainPolicyRequest req;
+  req.set_port(8080);
+  req.set_protocol(v1::TCP);
+  v1::PolicyExplanation e;
+  e.set_allowed(false);
+  e.set_source_ip("10.244.1.10");
+  e.set_destination_ip("10.244.1.11");
+  e.mutable_destination_pod()->set_namespace_("default");
+  e.mutable_destination_pod()->set_name("backend");
+  e.mutable_egress()->set_allowed(true);
+  e.mutable_egress()->set_reason("not isolated for egress: every connection is allowed");
+  v1::PolicyDirectionVerdict* in = e.mutable_ingress();
+  *in->mutable_pod() = e.destination_pod();
+  in->set_isolated(true);
+  v1::NetworkPolicyKey* k = in->add_isolating();
+  k->set_namespace_("default");
+  k->set_name("default-deny-ingress");
+  in->set_allowed(false);
+  in->set_reason("isolated for ingress, and no rule of those policies allows this");
+  const std::string text = FormatExplanation(req, e);
+  EXPECT_THAT(text, StartsWith("10.244.1.10 -> default/backend (10.244.1.11) 8080/tcp: DENIED\n"));
+  EXPECT_THAT(text, HasSubstr("ingress (destination): DENIED"));
+  EXPECT_THAT(text, HasSubstr("isolated by: default/default-deny-ingress"));
+  EXPECT_THAT(text, HasSubstr("allowed by:  none of them"));
+  EXPECT_THAT(ToJson(e), HasSubstr("\"isolating\":[{\"namespace\":\"default\",\"name\":\"default-deny-ingress\"}]"));
+}
+
+TEST(FormatTest, StatsListRecentPolicyDenialsWithTheDecidingPod) {
+  v1::Stats stats;
+  v1::PolicyDenial* d = stats.add_recent_policy_denials();
+  d->set_direction(v1::INGRESS);
+  d->mutable_pod()->set_namespace_("default");
+  d->mutable_pod()->set_name("backend");
+  d->set_source_ip("10.244.1.10");
+  d->set_destination_ip("10.244.1.11");
+  d->set_port(9090);
+  d->set_ip_protocol(6);
+  const std::string text = FormatStats(stats);
+  EXPECT_THAT(text, HasSubstr("DIRECTION"));
+  EXPECT_THAT(text, HasSubstr("default/backend"));
+  EXPECT_THAT(text, HasSubstr("ingress"));
+  EXPECT_THAT(text, HasSubstr("9090"));
+  EXPECT_THAT(text, HasSubstr("tcp"));
+  EXPECT_THAT(FormatStats(v1::Stats()), ::testing::Not(HasSubstr("DIRECTION")));
 }
 
 }  // namespace

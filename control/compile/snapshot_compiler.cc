@@ -1,5 +1,7 @@
 #include "control/compile/snapshot_compiler.h"
 
+#include "control/compile/policy_compile.h"
+
 namespace nodeplane::ctl {
 namespace {
 
@@ -30,7 +32,7 @@ dp::SnapshotSpec CompileSnapshot(const DesiredState& state, const RuntimePorts& 
 
 dp::SnapshotSpec CompileSnapshot(const DesiredState& state, const RuntimePorts& ports,
                                  uint64_t generation, const NeighborMap& neighbors,
-                                 const RemoteSlots& slots) {
+                                 const RemoteSlots& slots, PolicyCompileCache* policy_cache) {
   dp::SnapshotSpec spec;
   spec.generation = generation;
   spec.worker_count = ports.worker_count;
@@ -76,6 +78,7 @@ dp::SnapshotSpec CompileSnapshot(const DesiredState& state, const RuntimePorts& 
     spec.remote_nodes.push_back(r);
     spec.wanted_neighbors.push_back(UnderlayNextHop(node));
   }
+  spec.policy = CompilePolicy(state, policy_cache);
   return spec;
 }
 

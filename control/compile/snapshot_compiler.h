@@ -43,9 +43,13 @@ using RemoteSlots = std::map<std::string, uint32_t>;
 Ip4 UnderlayNextHop(const RemoteNodeModel& node);
 
 // The full form. Remote nodes without a slot in `slots` are left out.
+// `policy_cache` (may be nullptr) lets NetworkPolicy compilation reuse earlier work
+// (control/compile/policy_compile.h).
+struct PolicyCompileCache;
 dp::SnapshotSpec CompileSnapshot(const DesiredState& state, const RuntimePorts& ports,
                                  uint64_t generation, const NeighborMap& neighbors,
-                                 const RemoteSlots& slots);
+                                 const RemoteSlots& slots,
+                                 PolicyCompileCache* policy_cache = nullptr);
 // No neighbours known (every remote node unresolved), slots 1.. in name order.
 dp::SnapshotSpec CompileSnapshot(const DesiredState& state, const RuntimePorts& ports,
                                  uint64_t generation);

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "control/compile/policy_compile.h"
 #include "control/daemon/pod_link_names.h"
 #include "control/model/from_proto.h"
 #include "control/netns/pod_interface.h"
@@ -50,8 +51,12 @@ absl::StatusOr<uint64_t> Applier::CommitLocked(DesiredState next) {
       return absl::ResourceExhaustedError("remote_nodes: pod_cidrs: " + why);
     }
   }
-  const dp::SnapshotSpec spec =
-      CompileSnapshot(next, runtime_, generation_ + 1, neighbors_.Resolved(), *slots);
+  dp::SnapshotSpec spec =
+      CompileSnapshot(next, runtime_, generation_ + 1, neighbors_.Resolved(), *slots, &policy_cache_);
+  // Established connections are re-checked against policy when this moves (DESIGN §5).
+  uint32_t policy_gen = policy_generation_;
+  if (policy_gen == 0 || PolicyInputsDiffer(state_, next)) policy_gen = policy_gen + 1 == 0 ? 1 : policy_gen + 1;
+  spec.policy_generation = policy_gen;
   std::string error;
   std::unique_ptr<dp::Snapshot> snap = dp::BuildSnapshot(spec, fib_, &error);
   if (snap == nullptr) return absl::ResourceExhaustedError("dataplane tables: " + error);
@@ -72,6 +77,7 @@ absl::StatusOr<uint64_t> Applier::CommitLocked(DesiredState next) {
   slots_ = std::move(*slots);
   state_ = std::move(next);
   UpdateHealthChecksLocked();
+  policy_generation_ = policy_gen;
   ++generation_;
   if (worker_ack_) worker_ack_(generation_);
   return generation_;
@@ -160,7 +166,9 @@ absl::StatusOr<uint64_t> Applier::Sync(NodeModel node, std::vector<PodModel> pod
 
 absl::StatusOr<uint64_t> Applier::SyncLocked(NodeModel node, std::vector<PodModel> pods,
                                              std::vector<RemoteNodeModel> remote_nodes,
-                                             std::shared_ptr<const ServiceState> services) {
+                                             std::shared_ptr<const ServiceState> services,
+                                             std::vector<NamespaceModel> namespaces,
+                                             std::vector<NetworkPolicyModel> policies) {
   DesiredState next;
   next.node = node;
   next.services = std::move(services);
@@ -173,6 +181,14 @@ absl::StatusOr<uint64_t> Applier::SyncLocked(NodeModel node, std::vector<PodMode
   for (RemoteNodeModel& r : remote_nodes) {
     std::string name = r.name;
     next.remote_nodes[name] = std::move(r);
+  }
+  for (NamespaceModel& ns : namespaces) {
+    std::string name = ns.name;
+    next.namespaces[name] = std::move(ns);
+  }
+  for (NetworkPolicyModel& p : policies) {
+    PolicyKey key = p.key;
+    next.network_policies[key] = std::move(p);
   }
   if (absl::Status s = next.Check(); !s.ok()) return s;
   if (absl::Status s = ConfigureHostLocked(node); !s.ok()) return s;
@@ -207,6 +223,64 @@ absl::StatusOr<uint64_t> Applier::DeleteRemoteNodes(const std::vector<std::strin
     }
   }
   return CommitLocked(std::move(next));
+}
+
+absl::StatusOr<uint64_t> Applier::UpsertNamespaces(std::vector<NamespaceModel> namespaces) {
+  std::lock_guard lock(mu_);
+  DesiredState next = state_;
+  for (NamespaceModel& ns : namespaces) {
+    std::string name = ns.name;
+    next.namespaces[name] = std::move(ns);
+  }
+  return CommitLocked(std::move(next));
+}
+
+absl::StatusOr<uint64_t> Applier::DeleteNamespaces(const std::vector<std::string>& names) {
+  std::lock_guard lock(mu_);
+  DesiredState next = state_;
+  for (const std::string& name : names) next.namespaces.erase(name);
+  return CommitLocked(std::move(next));
+}
+
+absl::StatusOr<uint64_t> Applier::UpsertNetworkPolicies(std::vector<NetworkPolicyModel> policies) {
+  std::lock_guard lock(mu_);
+  DesiredState next = state_;
+  for (NetworkPolicyModel& p : policies) {
+    PolicyKey key = p.key;
+    next.network_policies[key] = std::move(p);
+  }
+  return CommitLocked(std::move(next));
+}
+
+absl::StatusOr<uint64_t> Applier::DeleteNetworkPolicies(const std::vector<PolicyKey>& keys) {
+  std::lock_guard lock(mu_);
+  DesiredState next = state_;
+  for (const PolicyKey& key : keys) next.network_policies.erase(key);
+  return CommitLocked(std::move(next));
+}
+
+absl::StatusOr<uint64_t> Applier::Sync(NodeModel node, std::vector<PodModel> pods,
+                                       std::vector<RemoteNodeModel> remote_nodes,
+                                       std::vector<NamespaceModel> namespaces,
+                                       std::vector<NetworkPolicyModel> policies) {
+  std::lock_guard lock(mu_);
+  return SyncLocked(std::move(node), std::move(pods), std::move(remote_nodes), nullptr,
+                    std::move(namespaces), std::move(policies));
+}
+
+absl::StatusOr<uint64_t> Applier::Sync(NodeModel node, std::vector<PodModel> pods,
+                                       std::vector<RemoteNodeModel> remote_nodes,
+                                       std::shared_ptr<const ServiceState> services,
+                                       std::vector<NamespaceModel> namespaces,
+                                       std::vector<NetworkPolicyModel> policies) {
+  std::lock_guard lock(mu_);
+  return SyncLocked(std::move(node), std::move(pods), std::move(remote_nodes),
+                    std::move(services), std::move(namespaces), std::move(policies));
+}
+
+uint32_t Applier::policy_generation() const {
+  std::lock_guard lock(mu_);
+  return policy_generation_;
 }
 
 bool Applier::IsNextHopLocked(Ip4 ip) const {
@@ -284,7 +358,9 @@ absl::StatusOr<std::pair<uint64_t, Attachment>> Applier::AttachPod(AttachRequest
   if (!state_.node) {
     return absl::FailedPreconditionError("node: this node is not set yet (SetNode first)");
   }
-  if (absl::Status s = CheckNetns(req.netns); !s.ok()) {
+  if (absl::Status s = pod_port_type_ == PodPortType::kRing ? absl::OkStatus()
+                                                             : CheckNetns(req.netns);
+      !s.ok()) {
     return absl::NotFoundError(absl::StrCat("netns: ", s.message()));
   }
   DesiredState next = state_;

@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "control/compile/fib_plan.h"
+#include "control/compile/policy_compile.h"
 #include "control/compile/snapshot_compiler.h"
 #include "control/daemon/neighbor_cache.h"
 #include "control/daemon/pod_port.h"
@@ -66,6 +67,23 @@ class Applier {
   absl::StatusOr<uint64_t> UpsertRemoteNodes(std::vector<RemoteNodeModel> nodes);
   // Unknown names are ignored. FAILED_PRECONDITION while pods still name the node.
   absl::StatusOr<uint64_t> DeleteRemoteNodes(const std::vector<std::string>& names);
+  // NetworkPolicy inputs. Deleting unknown keys is not an error. A sync replaces both kinds.
+  absl::StatusOr<uint64_t> UpsertNamespaces(std::vector<NamespaceModel> namespaces);
+  absl::StatusOr<uint64_t> DeleteNamespaces(const std::vector<std::string>& names);
+  absl::StatusOr<uint64_t> UpsertNetworkPolicies(std::vector<NetworkPolicyModel> policies);
+  absl::StatusOr<uint64_t> DeleteNetworkPolicies(const std::vector<PolicyKey>& keys);
+  absl::StatusOr<uint64_t> Sync(NodeModel node, std::vector<PodModel> pods,
+                                std::vector<RemoteNodeModel> remote_nodes,
+                                std::vector<NamespaceModel> namespaces,
+                                std::vector<NetworkPolicyModel> policies);
+  // The whole desired state: every kind at once (SyncState).
+  absl::StatusOr<uint64_t> Sync(NodeModel node, std::vector<PodModel> pods,
+                                std::vector<RemoteNodeModel> remote_nodes,
+                                std::shared_ptr<const ServiceState> services,
+                                std::vector<NamespaceModel> namespaces,
+                                std::vector<NetworkPolicyModel> policies);
+  // The NetworkPolicy generation running (dp::Snapshot::policy_generation).
+  uint32_t policy_generation() const;
   absl::StatusOr<std::pair<uint64_t, Attachment>> AttachPod(AttachRequest req);
   absl::StatusOr<uint64_t> DetachPod(const PodKey& key);
   // Services and EndpointSlices (control/daemon/service_applier.cc). Upserts replace by key,
@@ -123,7 +141,9 @@ class Applier {
   void UpdateHealthChecksLocked();
   absl::StatusOr<uint64_t> SyncLocked(NodeModel node, std::vector<PodModel> pods,
                                       std::vector<RemoteNodeModel> remote_nodes,
-                                      std::shared_ptr<const ServiceState> services);
+                                      std::shared_ptr<const ServiceState> services,
+                                      std::vector<NamespaceModel> namespaces = {},
+                                      std::vector<NetworkPolicyModel> policies = {});
   absl::StatusOr<uint64_t> ChangeServicesLocked(std::vector<ServiceModel> upsert_services,
                                                 const std::vector<ServiceKey>& delete_services,
                                                 std::vector<EndpointSliceModel> upsert_slices,
@@ -143,6 +163,8 @@ class Applier {
   NeighborCache neighbors_;
   DesiredState state_;       // guarded by mu_
   uint64_t generation_ = 0;  // guarded by mu_
+  uint32_t policy_generation_ = 0;  // guarded by mu_
+  PolicyCompileCache policy_cache_;  // guarded by mu_
   uint32_t port_seq_ = 0;    // guarded by mu_
   RemoteSlots slots_;        // guarded by mu_: the remote nodes' slots, as published
   FibRoutes fib_routes_;     // guarded by mu_: what the Fib holds

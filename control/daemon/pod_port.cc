@@ -69,6 +69,22 @@ absl::StatusOr<PodPort> CreateAfPacketPort(dp::Ports& ports, const std::string& 
   return out;
 }
 
+// The pod's MAC: locally administered, the pod's IPv4 address in the last four bytes.
+// Named by a counter, not by `name`: net_ring names its rings after the device, and ring names
+// hold at most 31 characters.
+absl::StatusOr<PodPort> CreateRingPort(dp::Ports& ports, const PodInterfaceConfig& cfg) {
+  static uint32_t seq = 0;  // control thread only (the Applier serialises)
+  PodPort out;
+  std::string error;
+  if (!ports.Add("net_ring_p" + std::to_string(seq++), &out.port, &error)) {
+    return absl::ResourceExhaustedError("pod port: " + error);
+  }
+  const uint32_t ip = cfg.addrs.empty() ? 0 : cfg.addrs.front().host();
+  out.pod_mac = Mac{{0x02, 0x00, static_cast<uint8_t>(ip >> 24), static_cast<uint8_t>(ip >> 16),
+                     static_cast<uint8_t>(ip >> 8), static_cast<uint8_t>(ip)}};
+  return out;
+}
+
 }  // namespace
 
 std::string_view PodPortTypeName(PodPortType type) {
@@ -77,6 +93,8 @@ std::string_view PodPortTypeName(PodPortType type) {
       return "tap";
     case PodPortType::kAfPacket:
       return "af_packet";
+    case PodPortType::kRing:
+      return "ring";
   }
   return "?";
 }
@@ -95,6 +113,8 @@ absl::StatusOr<PodPort> CreatePodPort(PodPortType type, dp::Ports& ports, const 
       return CreateTapPort(ports, name, std::move(cfg));
     case PodPortType::kAfPacket:
       return CreateAfPacketPort(ports, name, std::move(cfg));
+    case PodPortType::kRing:
+      return CreateRingPort(ports, cfg);
   }
   return absl::InvalidArgumentError("pod port: unknown type");
 }
@@ -116,6 +136,7 @@ void DestroyPodPort(PodPortType type, dp::Ports& ports, const Attachment& att) {
                    std::string(s.message()).c_str());
     }
   }
+  if (type == PodPortType::kRing) return;  // no kernel side
   (void)DeleteLinkInNetns(att.netns, att.ifname);  // normally gone with the port already
 }
 

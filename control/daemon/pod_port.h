@@ -17,6 +17,10 @@ namespace nodeplane::ctl {
 enum class PodPortType {
   kTap,       // DPDK net_tap; its kernel side is moved into the pod
   kAfPacket,  // a veth pair: one end moved into the pod, the other served by DPDK net_af_packet
+  // A DPDK net_ring loopback with no kernel side and no network namespace: whoever drives the
+  // dataplane reads and writes the pod's frames itself (the NetworkPolicy conformance runner).
+  // Not selectable for nodeplaned.
+  kRing,
 };
 
 // "tap", "af_packet".

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "control/model/network_policy.h"
 #include "nodeplane/addr.h"
 
 namespace nodeplane::ctl {
@@ -97,6 +98,11 @@ struct DesiredState {
   // Services and EndpointSlices (control/model/service_model.h): immutable, shared by copies of
   // the state and replaced whole when they change; nullptr: none.
   std::shared_ptr<const ServiceState> services;
+
+  // NetworkPolicy inputs (control/model/network_policy.h, compiled by control/compile/
+  // policy_compile.h). Policies may name pods and namespaces that do not exist (yet).
+  std::map<std::string, NamespaceModel> namespaces;          // by name
+  std::map<PolicyKey, NetworkPolicyModel> network_policies;  // by namespace/name
 
   // Whole-state invariants, checked on a candidate before it replaces the running state:
   // unique pod addresses, pods on a known node (this one or a remote one), attached pods inside

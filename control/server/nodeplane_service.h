@@ -63,6 +63,8 @@ class NodeplaneService final : public v1::Nodeplane::Service {
   grpc::Status GetState(grpc::ServerContext*, const v1::GetStateRequest*, v1::State*) override;
   grpc::Status GetStats(grpc::ServerContext*, const v1::GetStatsRequest*, v1::Stats*) override;
   grpc::Status GetStatus(grpc::ServerContext*, const v1::GetStatusRequest*, v1::Status*) override;
+  grpc::Status ExplainPolicy(grpc::ServerContext*, const v1::ExplainPolicyRequest*,
+                             v1::PolicyExplanation*) override;
   // Conntrack (control/server/conntrack_rpcs.h).
   grpc::Status ListConntrack(grpc::ServerContext*, const v1::ListConntrackRequest*,
                              v1::ListConntrackReply*) override;

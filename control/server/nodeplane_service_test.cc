@@ -19,6 +19,7 @@
 
 #include "control/daemon/applier.h"
 #include "control/model/from_proto.h"
+#include "control/server/stats_reader.h"
 #include "dataplane/core/eal.h"
 #include "dataplane/core/ports.h"
 #include "dataplane/core/worker.h"
@@ -251,17 +252,8 @@ TEST_F(ApiTest, DetachOfUnattachedPodIsNotFound) {
                  "default/a");
 }
 
-TEST_F(ApiTest, KindsNotImplementedYetAreUnimplementedNotIgnored) {
+TEST_F(ApiTest, Ipv6AddressesAreUnimplementedNotIgnored) {
   v1::WriteReply reply;
-  v1::UpsertNetworkPoliciesRequest pol;
-  pol.add_network_policies();
-  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertNetworkPolicies, pol, &reply),
-                 grpc::StatusCode::UNIMPLEMENTED, "NetworkPolicies");
-  v1::SyncStateRequest sync = {};
-  *sync.mutable_state()->mutable_node() = before_.node();
-  sync.mutable_state()->add_namespaces()->set_name("default");
-  ExpectRejected(Call(&v1::Nodeplane::Stub::SyncState, sync, &reply),
-                 grpc::StatusCode::UNIMPLEMENTED, "state.namespaces");
   v1::UpsertPodsRequest v6;
   AddPod(v6, "default", "b", "fd00::5");
   ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertPods, v6, &reply),
@@ -573,6 +565,163 @@ TEST_F(ApiTest, ExplainServiceBackendSaysWhichBackendAndWhy) {
   EXPECT_EQ(Call(&v1::Nodeplane::Stub::ExplainServiceBackend, req, &x).error_code(),
             grpc::StatusCode::NOT_FOUND);
   applier_->SetServiceTables(nullptr, nullptr);
+}
+
+// ---- Namespaces and NetworkPolicies ----
+
+v1::NetworkPolicy DenyAll(const std::string& ns, const std::string& name) {
+  v1::NetworkPolicy p;
+  p.mutable_key()->set_namespace_(ns);
+  p.mutable_key()->set_name(name);
+  p.mutable_pod_selector();
+  return p;
+}
+
+TEST_F(ApiTest, PoliciesAndNamespacesAreStoredReadBackAndDeleted) {
+  v1::WriteReply reply;
+  v1::UpsertNamespacesRequest ns;
+  ns.add_namespaces()->set_name("default");
+  (*ns.mutable_namespaces(0)->mutable_labels())["team"] = "a";
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertNamespaces, ns, &reply).ok());
+  const uint32_t policy_gen_before = published_->Get()->policy_generation;
+  v1::UpsertNetworkPoliciesRequest pol;
+  *pol.add_network_policies() = DenyAll("default", "deny-all");
+  // A policy may name a namespace nobody has told us about yet.
+  *pol.add_network_policies() = DenyAll("later", "deny-all");
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertNetworkPolicies, pol, &reply).ok());
+  EXPECT_EQ(published_->Get()->generation, reply.generation());
+  EXPECT_NE(published_->Get()->policy_generation, policy_gen_before)
+      << "a policy change moves the policy generation";
+  v1::State s = State();
+  ASSERT_EQ(s.namespaces_size(), 1);
+  EXPECT_EQ(s.namespaces(0).labels().at("kubernetes.io/metadata.name"), "default");
+  ASSERT_EQ(s.network_policies_size(), 2);
+  EXPECT_EQ(s.network_policies(0).key().namespace_(), "default");
+
+  v1::DeleteNetworkPoliciesRequest del;
+  *del.add_keys() = pol.network_policies(0).key();
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::DeleteNetworkPolicies, del, &reply).ok());
+  v1::DeleteNamespacesRequest del_ns;
+  del_ns.add_names("default");
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::DeleteNamespaces, del_ns, &reply).ok());
+  s = State();
+  EXPECT_EQ(s.namespaces_size(), 0);
+  ASSERT_EQ(s.network_policies_size(), 1);
+  EXPECT_EQ(s.network_policies(0).key().namespace_(), "later");
+}
+
+TEST_F(ApiTest, AnInvalidPolicyRejectsTheWholeRequest) {
+  v1::WriteReply reply;
+  v1::UpsertNetworkPoliciesRequest pol;
+  *pol.add_network_policies() = DenyAll("default", "fine");
+  v1::NetworkPolicy* bad = pol.add_network_policies();
+  *bad = DenyAll("default", "bad");
+  v1::NetworkPolicyPort* port = bad->add_ingress()->add_ports();
+  port->set_port_number(80);
+  port->set_end_port(79);
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertNetworkPolicies, pol, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "network_policies[1].ingress[0].ports[0].end_port");
+  pol.mutable_network_policies(1)->CopyFrom(pol.network_policies(0));
+  ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertNetworkPolicies, pol, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "network_policies[1].key: duplicate");
+  v1::SyncStateRequest sync;
+  *sync.mutable_state()->mutable_node() = before_.node();
+  *sync.mutable_state()->mutable_pods() = before_.pods();
+  sync.mutable_state()->add_namespaces()->set_name("Not_A_Label");
+  ExpectRejected(Call(&v1::Nodeplane::Stub::SyncState, sync, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "state.namespaces[0].name");
+}
+
+TEST_F(ApiTest, SyncStateCarriesPoliciesAndNamespaces) {
+  v1::SyncStateRequest sync;
+  *sync.mutable_state()->mutable_node() = before_.node();
+  *sync.mutable_state()->mutable_pods() = before_.pods();
+  sync.mutable_state()->add_namespaces()->set_name("default");
+  *sync.mutable_state()->add_network_policies() = DenyAll("default", "deny-all");
+  v1::WriteReply reply;
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::SyncState, sync, &reply).ok());
+  const v1::State s = State();
+  EXPECT_EQ(s.namespaces_size(), 1);
+  EXPECT_EQ(s.network_policies_size(), 1);
+  // A sync without them removes them.
+  sync.mutable_state()->clear_namespaces();
+  sync.mutable_state()->clear_network_policies();
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::SyncState, sync, &reply).ok());
+  EXPECT_EQ(State().network_policies_size(), 0);
+}
+
+TEST_F(ApiTest, ExplainPolicyNamesTheIsolatingAndTheAllowingPolicies) {
+  v1::WriteReply reply;
+  v1::UpsertPodsRequest pods;
+  AddPod(pods, "default", "frontend", "10.244.1.20")->mutable_labels()->insert({"app", "frontend"});
+  AddPod(pods, "default", "backend", "10.244.1.21")->mutable_labels()->insert({"app", "backend"});
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertPods, pods, &reply).ok());
+  v1::UpsertNetworkPoliciesRequest pol;
+  *pol.add_network_policies() = DenyAll("default", "default-deny-ingress");
+  v1::NetworkPolicy* allow = pol.add_network_policies();
+  *allow = DenyAll("default", "allow-frontend-to-backend");
+  (*allow->mutable_pod_selector()->mutable_match_labels())["app"] = "backend";
+  v1::NetworkPolicyRule* rule = allow->add_ingress();
+  rule->add_ports()->set_port_number(8080);
+  (*rule->add_peers()->mutable_pod_selector()->mutable_match_labels())["app"] = "frontend";
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertNetworkPolicies, pol, &reply).ok());
+
+  v1::ExplainPolicyRequest req;
+  req.set_source("default/frontend");
+  req.set_destination("10.244.1.21");
+  req.set_port(8080);
+  v1::PolicyExplanation e;
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::ExplainPolicy, req, &e).ok());
+  EXPECT_TRUE(e.allowed());
+  EXPECT_EQ(e.destination_pod().name(), "backend");
+  ASSERT_EQ(e.ingress().allowing_size(), 1);
+  EXPECT_EQ(e.ingress().allowing(0).name(), "allow-frontend-to-backend");
+  EXPECT_EQ(e.ingress().isolating_size(), 2);
+  EXPECT_FALSE(e.egress().isolated());
+
+  req.set_port(9090);
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::ExplainPolicy, req, &e).ok());
+  EXPECT_FALSE(e.allowed());
+  EXPECT_FALSE(e.ingress().allowed());
+  EXPECT_EQ(e.ingress().allowing_size(), 0);
+  EXPECT_EQ(e.ingress().pod().name(), "backend");
+
+  req.set_source("default/nobody");
+  EXPECT_EQ(Call(&v1::Nodeplane::Stub::ExplainPolicy, req, &e).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  req.set_source("10.244.1.300");
+  const grpc::Status bad = Call(&v1::Nodeplane::Stub::ExplainPolicy, req, &e);
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(bad.error_message().rfind("source: ", 0), 0u) << bad.error_message();
+}
+
+TEST(PolicyDenials, OldestFirstWithTheDecidingPodAndDirection) {
+  DesiredState state;
+  PodModel a{.key = {"x", "a"}, .ips = {*Ip4::Parse("10.244.1.10")}};
+  PodModel b{.key = {"y", "b"}, .ips = {*Ip4::Parse("10.244.1.11")}};
+  state.pods[a.key] = a;
+  state.pods[b.key] = b;
+  dp::PolicyDenyRing ring;
+  // More than the ring holds: only the last kSize survive, oldest first.
+  for (uint32_t i = 0; i < dp::PolicyDenyRing::kSize + 3; ++i) {
+    const bool egress = i % 2 == 0;
+    ring.Record(dp::PolicyDeny{a.ips[0].be, b.ips[0].be, static_cast<uint16_t>(1000 + i), 6,
+                               egress ? dp::PolicyDirection::kEgress : dp::PolicyDirection::kIngress});
+  }
+  v1::Stats out;
+  AddPolicyDenials(out, state, 2, ring);
+  ASSERT_EQ(out.recent_policy_denials_size(), static_cast<int>(dp::PolicyDenyRing::kSize));
+  const v1::PolicyDenial& first = out.recent_policy_denials(0);
+  EXPECT_EQ(first.port(), 1003u);
+  EXPECT_EQ(first.worker(), 2u);
+  EXPECT_EQ(first.direction(), v1::INGRESS);
+  EXPECT_EQ(first.pod().name(), "b") << "ingress: the destination decided";
+  const v1::PolicyDenial& second = out.recent_policy_denials(1);
+  EXPECT_EQ(second.direction(), v1::EGRESS);
+  EXPECT_EQ(second.pod().name(), "a") << "egress: the source decided";
+  EXPECT_EQ(second.source_ip(), "10.244.1.10");
+  EXPECT_EQ(second.destination_ip(), "10.244.1.11");
+  EXPECT_EQ(second.ip_protocol(), 6u);
 }
 
 }  // namespace

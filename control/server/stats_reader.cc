@@ -2,6 +2,8 @@
 
 #include <rte_ethdev.h>
 
+#include "control/compile/policy_explain.h"
+#include "control/model/from_proto.h"
 #include "nodeplane/counter.h"
 #include "nodeplane/drop_reason.h"
 
@@ -28,6 +30,27 @@ void AddPort(v1::Stats& out, uint16_t port_id, const std::string& kind, const st
 }
 
 }  // namespace
+
+void AddPolicyDenials(v1::Stats& out, const DesiredState& state, uint32_t worker,
+                      const dp::PolicyDenyRing& ring) {
+  const uint64_t written = ring.written;
+  const uint64_t n = written < dp::PolicyDenyRing::kSize ? written : dp::PolicyDenyRing::kSize;
+  for (uint64_t i = written - n; i < written; ++i) {
+    const dp::PolicyDeny d = ring.entries[i % dp::PolicyDenyRing::kSize];
+    v1::PolicyDenial* p = out.add_recent_policy_denials();
+    p->set_worker(worker);
+    const bool egress = d.direction == dp::PolicyDirection::kEgress;
+    p->set_direction(egress ? v1::EGRESS : v1::INGRESS);
+    if (const PodModel* pod = PodByIp(state, Ip4{egress ? d.src_ip : d.dst_ip})) {
+      *p->mutable_pod() = PodKeyToProto(pod->key);
+    }
+    p->set_source_ip(Ip4{d.src_ip}.ToString());
+    p->set_destination_ip(Ip4{d.dst_ip}.ToString());
+    p->set_port(d.dst_port);
+    p->set_ip_protocol(d.l4_proto);
+  }
+}
+
 
 v1::Stats ReadStats(const DesiredState& state, const RuntimePorts& runtime,
                     const std::vector<WorkerRef>& workers, uint64_t generation) {
@@ -58,6 +81,7 @@ v1::Stats ReadStats(const DesiredState& state, const RuntimePorts& runtime,
     w->set_idle_polls(c.idle_polls);
     w->set_sleeps(c.sleeps);
     w->set_busy_cycles(c.busy_cycles);
+    AddPolicyDenials(out, state, static_cast<uint32_t>(i), c.policy_denies);
   }
   for (uint8_t r = 0; r < kDropReasonCount; ++r) {
     const auto reason = static_cast<DropReason>(r);

@@ -18,4 +18,9 @@ struct WorkerRef {
 v1::Stats ReadStats(const DesiredState& state, const RuntimePorts& runtime,
                     const std::vector<WorkerRef>& workers, uint64_t generation);
 
+// Appends one worker's latest policy drops to out.recent_policy_denials, oldest first, each with
+// the pod whose policies decided (the source for egress, the destination for ingress).
+void AddPolicyDenials(v1::Stats& out, const DesiredState& state, uint32_t worker,
+                      const dp::PolicyDenyRing& ring);
+
 }  // namespace nodeplane::ctl

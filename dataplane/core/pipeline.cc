@@ -10,6 +10,7 @@
 #include "dataplane/stages/ip4_forward.h"
 #include "dataplane/stages/ip4_lookup.h"
 #include "dataplane/stages/nat_rewrite.h"
+#include "dataplane/stages/policy.h"
 #include "dataplane/stages/port_tx.h"
 #include "dataplane/stages/svc_lb.h"
 #include "dataplane/stages/vxlan_decap.h"
@@ -89,7 +90,9 @@ void RunPipeline(const Snapshot& snap, WorkerState& w, Burst& b) noexcept {
   Step<ArpRespondStage>(ctx, w, b);
   Step<CtLookupStage>(ctx, w, b);
   Step<SvcLbStage>(ctx, w, b);
-  // policy goes here (NetworkPolicy: after DNAT, before SNAT).
+  // NetworkPolicy: after DNAT (svc_lb's decision), before ct_commit stores the generation that
+  // admitted the connection and before SNAT.
+  Step<PolicyStage>(ctx, w, b);
   Step<CtCommitStage>(ctx, w, b);
   Step<NatRewriteStage>(ctx, w, b);
   Step<Ip4LookupStage>(ctx, w, b);

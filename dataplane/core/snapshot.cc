@@ -105,6 +105,8 @@ std::unique_ptr<Snapshot> BuildSnapshot(const SnapshotSpec& spec, const Fib* fib
   if (!snap->routes.Build(routes, error)) return nullptr;
   if (!BuildOverlay(spec, *snap, error)) return nullptr;
   snap->fib = fib;
+  if (!snap->policy.Build(spec.policy, error)) return nullptr;
+  snap->policy_generation = spec.policy_generation;
   std::vector<uint32_t> wanted;
   for (const Ip4& ip : spec.wanted_neighbors) {
     if (ip != Ip4{}) wanted.push_back(ip.be);

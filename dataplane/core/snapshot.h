@@ -13,6 +13,7 @@
 #include "dataplane/tables/conntrack.h"
 #include "dataplane/tables/fib.h"
 #include "dataplane/tables/local_route_table.h"
+#include "dataplane/tables/policy_table.h"
 #include "dataplane/tables/remote_node_table.h"
 
 namespace nodeplane::dp {
@@ -76,8 +77,10 @@ struct Snapshot {
   // Connection tracking: not owned (dataplane/tables/conntrack.h: one per process, outlives every
   // snapshot; workers write entries under the table's own rules). nullptr: nothing is tracked.
   Conntrack* conntrack = nullptr;
-  // The NetworkPolicy generation: entries admitted under another one are re-checked by the policy
-  // stage (DESIGN §5). 0 until NetworkPolicy is compiled.
+  // NetworkPolicy (dataplane/tables/policy_table.h) and the generation it was compiled as:
+  // conntrack entries admitted under another generation are re-checked by the policy stage
+  // (DESIGN §5). Nonzero once the first generation is published.
+  PolicyTable policy;
   uint32_t policy_generation = 0;
   // Services (dataplane/tables/service_table.h): long-lived like the Fib, updated per key by
   // control; not owned. nullptr: no Services. dp: ro, ctl: sets it before publication.

@@ -5,6 +5,7 @@
 #include <optional>
 #include <vector>
 
+#include "dataplane/core/policy_spec.h"
 #include "nodeplane/addr.h"
 
 namespace nodeplane::dp {
@@ -64,6 +65,10 @@ struct SnapshotSpec {
   // Underlay addresses whose ARP packets workers report to control (the remote nodes' next hops;
   // see dataplane/core/neighbor_events.h). At most kMaxWantedNeighbors; the rest are not reported.
   std::vector<Ip4> wanted_neighbors;
+  // NetworkPolicy (control/compile/policy_compile.h) and its generation: moves whenever the
+  // compiled policy may have changed; 0 until the first policy input is published.
+  PolicySpec policy;
+  uint32_t policy_generation = 0;
 };
 
 }  // namespace nodeplane::dp

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "dataplane/core/policy_verdicts.h"
 #include "nodeplane/counter.h"
 #include "nodeplane/drop_reason.h"
 
@@ -20,6 +21,7 @@ struct alignas(64) WorkerCounters {
   uint64_t idle_polls = 0;                 // dp: wo, ctl: ro
   uint64_t sleeps = 0;                     // dp: wo, ctl: ro  adaptive idle back-off sleeps
   uint64_t busy_cycles = 0;                // dp: wo, ctl: ro  TSC cycles spent on non-empty bursts
+  PolicyDenyRing policy_denies;            // dp: wo, ctl: ro  the latest NetworkPolicy drops
 
   void Drop(DropReason r) { ++drops[static_cast<uint8_t>(r)]; }
   void Count(Counter c) { ++events[static_cast<uint8_t>(c)]; }

@@ -23,6 +23,7 @@
 #include "dataplane/stages/ip4_lookup.h"
 #include "dataplane/stages/nat_rewrite.h"
 #include "dataplane/stages/svc_lb.h"
+#include "dataplane/stages/policy.h"
 #include "dataplane/stages/vxlan_decap.h"
 #include "dataplane/stages/vxlan_encap.h"
 #include "dataplane/testing/packet_builder.h"
@@ -34,8 +35,8 @@ namespace nodeplane::dp::testing {
 // running the same frames through both).
 using PipelineStages =
     std::tuple<EthParseStage, VxlanDecapStage, ArpRespondStage, CtLookupStage, SvcLbStage,
-               CtCommitStage, NatRewriteStage, Ip4LookupStage, Ip4ForwardStage, VxlanEncapStage,
-               HostExceptionStage>;
+               PolicyStage, CtCommitStage, NatRewriteStage, Ip4LookupStage, Ip4ForwardStage,
+               VxlanEncapStage, HostExceptionStage>;
 
 struct Input {
   Bytes frame;

@@ -13,6 +13,7 @@
 #include "control/compile/fib_plan.h"
 #include "control/compile/snapshot_compiler.h"
 #include "control/model/from_proto.h"
+#include "control/model/network_policy_from_proto.h"
 #include "nodeplane/counter.h"
 #include "nodeplane/drop_reason.h"
 
@@ -216,6 +217,18 @@ absl::StatusOr<dp::SnapshotSpec> Compile(const Scenario& s, const PortIds& ids, 
     if (!r.ok()) return r.status();
     state.remote_nodes[r->name] = *r;
   }
+  // NetworkPolicy inputs.
+  for (int i = 0; i < s.state.namespaces_size(); ++i) {
+    auto ns = ctl::NamespaceFromProto(s.state.namespaces(i), absl::StrCat("state.namespaces[", i, "]"));
+    if (!ns.ok()) return ns.status();
+    state.namespaces[ns->name] = *ns;
+  }
+  for (int i = 0; i < s.state.network_policies_size(); ++i) {
+    auto p = ctl::NetworkPolicyFromProto(s.state.network_policies(i),
+                                         absl::StrCat("state.network_policies[", i, "]"));
+    if (!p.ok()) return p.status();
+    state.network_policies[p->key] = *p;
+  }
   ctl::RuntimePorts rt;
   rt.worker_count = workers;
   for (const PortDecl& p : s.ports) {
@@ -244,7 +257,9 @@ absl::StatusOr<dp::SnapshotSpec> Compile(const Scenario& s, const PortIds& ids, 
   uint32_t next = 1;
   for (const auto& [name, n] : state.remote_nodes) slots[name] = next++;
   if (routes) *routes = ctl::WantedRoutes(state.remote_nodes, slots);
-  return ctl::CompileSnapshot(state, rt, generation, s.neighbors, slots);
+  dp::SnapshotSpec spec = ctl::CompileSnapshot(state, rt, generation, s.neighbors, slots);
+  spec.policy_generation = 1;
+  return spec;
 }
 
 }  // namespace nodeplane::scenario
