@@ -3,29 +3,10 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "control/model/field_errors.h"
 
 namespace nodeplane::ctl {
 namespace {
-
-// "pods[0]" + "ips" → "pods[0].ips"; a top-level message (empty prefix) → "ips".
-std::string Sub(const std::string& field, const std::string& name) {
-  return field.empty() ? name : field + "." + name;
-}
-
-absl::Status Invalid(const std::string& field, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
-}
-
-// RFC 1123 label (namespaces) or subdomain (names), as Kubernetes validates them.
-bool IsDns1123(const std::string& s, size_t max_len, bool dots_allowed) {
-  if (s.empty() || s.size() > max_len) return false;
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(s.front()) || !alnum(s.back())) return false;
-  for (char c : s) {
-    if (!alnum(c) && c != '-' && !(dots_allowed && c == '.')) return false;
-  }
-  return true;
-}
 
 bool LooksLikeIp6(const std::string& text) { return text.find(':') != std::string::npos; }
 

@@ -4,13 +4,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/model/desired_state.h"
+#include "control/model/field_errors.h"
 
 namespace nodeplane::ctl {
 namespace {
-
-absl::Status Invalid(const std::string& field, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
-}
 
 bool IsAlnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');

@@ -4,30 +4,10 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "control/model/field_errors.h"
 
 namespace nodeplane::ctl {
 namespace {
-
-std::string Sub(const std::string& field, const std::string& name) {
-  return field.empty() ? name : field + "." + name;
-}
-std::string At(const std::string& field, int i) { return absl::StrCat(field, "[", i, "]"); }
-
-absl::Status Invalid(const std::string& field, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
-}
-
-// RFC 1123 label: what Kubernetes requires of namespaces, Service and slice names (slice names may
-// also hold dots: a subdomain).
-bool IsDnsName(const std::string& s, size_t max_len, bool dots_allowed) {
-  if (s.empty() || s.size() > max_len) return false;
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (!alnum(s.front()) || !alnum(s.back())) return false;
-  for (char c : s) {
-    if (!alnum(c) && c != '-' && !(dots_allowed && c == '.')) return false;
-  }
-  return true;
-}
 
 // IANA_SVC_NAME: what a named targetPort must be (1-15 lowercase alphanumerics or '-', a letter).
 bool IsPortName(const std::string& s) {
@@ -106,7 +86,7 @@ absl::StatusOr<ServicePortModel> ServicePortOf(const v1::ServicePort& p, const s
                                                ServiceType type, const NodePortRange& range) {
   ServicePortModel m;
   m.name = p.name();
-  if (!m.name.empty() && !IsPortName(m.name) && !IsDnsName(m.name, 63, false)) {
+  if (!m.name.empty() && !IsPortName(m.name) && !IsDns1123(m.name, 63, false)) {
     return Invalid(Sub(f, "name"), "not a valid port name: \"" + m.name + "\"");
   }
   auto proto = ProtocolOf(p.protocol(), Sub(f, "protocol"));
@@ -172,10 +152,10 @@ std::optional<NodePortRange> NodePortRange::Parse(const std::string& text) {
 }
 
 absl::StatusOr<ServiceKey> ServiceKeyFromProto(const v1::ServiceKey& key, const std::string& field) {
-  if (!IsDnsName(key.namespace_(), 63, false)) {
+  if (!IsDns1123(key.namespace_(), 63, false)) {
     return Invalid(Sub(field, "namespace"), "must be a DNS label: \"" + key.namespace_() + "\"");
   }
-  if (!IsDnsName(key.name(), 63, false)) {
+  if (!IsDns1123(key.name(), 63, false)) {
     return Invalid(Sub(field, "name"), "must be a DNS label: \"" + key.name() + "\"");
   }
   return ServiceKey{key.namespace_(), key.name()};
@@ -183,10 +163,10 @@ absl::StatusOr<ServiceKey> ServiceKeyFromProto(const v1::ServiceKey& key, const 
 
 absl::StatusOr<EndpointSliceKey> EndpointSliceKeyFromProto(const v1::EndpointSliceKey& key,
                                                            const std::string& field) {
-  if (!IsDnsName(key.namespace_(), 63, false)) {
+  if (!IsDns1123(key.namespace_(), 63, false)) {
     return Invalid(Sub(field, "namespace"), "must be a DNS label: \"" + key.namespace_() + "\"");
   }
-  if (!IsDnsName(key.name(), 253, true)) {
+  if (!IsDns1123(key.name(), 253, true)) {
     return Invalid(Sub(field, "name"), "must be a DNS subdomain: \"" + key.name() + "\"");
   }
   return EndpointSliceKey{key.namespace_(), key.name()};
@@ -313,7 +293,7 @@ absl::StatusOr<EndpointSliceModel> EndpointSliceFromProto(const v1::EndpointSlic
   auto key = EndpointSliceKeyFromProto(slice.key(), Sub(field, "key"));
   if (!key.ok()) return key.status();
   m.key = *key;
-  if (!IsDnsName(slice.service_name(), 63, false)) {
+  if (!IsDns1123(slice.service_name(), 63, false)) {
     return Invalid(Sub(field, "service_name"),
                    "must be a Service name (DNS label): \"" + slice.service_name() + "\"");
   }
