@@ -50,10 +50,10 @@ TEST_F(ManifestTest, TheSeedExamplesLoadWhole) {
   auto set = LoadManifests({kSeed}, {});
   ASSERT_TRUE(set.ok()) << set.status();
   const KubeObjects& o = set->objects;
-  EXPECT_EQ(o.namespaces.size(), 1u);
-  EXPECT_EQ(o.pods.size(), 4u);
+  EXPECT_EQ(o.namespaces.size(), 2u);
+  EXPECT_EQ(o.pods.size(), 5u);
   EXPECT_EQ(o.services.size(), 5u);
-  EXPECT_EQ(o.network_policies.size(), 3u);
+  EXPECT_EQ(o.network_policies.size(), 5u);
   EXPECT_EQ(o.services.at("demo/backend-api").ports(0).target_port_number(), 8080u);
   EXPECT_EQ(o.services.at("demo/frontend").type(), v1::NODE_PORT);
   EXPECT_EQ(o.services.at("demo/frontend").ports(0).node_port(), 31080u);
@@ -225,8 +225,8 @@ TEST_F(ManifestBinaryTest, AppliesTheSeedAsUpserts) {
   ASSERT_EQ(Run("--from-manifests " + kSeed + " --socket " + np.socket_path(), &out), 0) << out;
   v1::State s = np.service().state();
   EXPECT_EQ(s.services_size(), 5);
-  EXPECT_EQ(s.pods_size(), 4);
-  EXPECT_EQ(s.network_policies_size(), 3);
+  EXPECT_EQ(s.pods_size(), 5);
+  EXPECT_EQ(s.network_policies_size(), 5);
   EXPECT_EQ(s.endpoint_slices_size(), 4);
   EXPECT_EQ(np.service().count("SyncState"), 0);  // apply, never replace
   EXPECT_THAT(out, HasSubstr("derived EndpointSlice demo/backend-api-manifest-0: backend-api"));
@@ -243,7 +243,7 @@ TEST_F(ManifestBinaryTest, UnimplementedKindsAreAClearErrorAndKindsRestrictThePu
   EXPECT_THAT(out, HasSubstr("--kinds"));
   ASSERT_EQ(Run("--from-manifests " + kSeed + " --kinds namespaces,pods --socket " +
                     np.socket_path(), &out), 0) << out;
-  EXPECT_EQ(np.service().state().pods_size(), 4);
+  EXPECT_EQ(np.service().state().pods_size(), 5);
   EXPECT_EQ(np.service().state().services_size(), 0);
 }
 

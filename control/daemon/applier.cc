@@ -62,6 +62,7 @@ absl::StatusOr<uint64_t> Applier::CommitLocked(DesiredState next) {
   if (snap == nullptr) return absl::ResourceExhaustedError("dataplane tables: " + error);
   snap->neighbor_events = neighbor_events_;
   snap->conntrack = conntrack_;
+  snap->uplink_peers = uplink_peers_;
   auto services = services_.MakePlan(next);
   if (!services.ok()) return services.status();
   snap->services = services_.table();
@@ -328,6 +329,11 @@ void Applier::SetNeighborEvents(dp::NeighborEvents* events) {
 void Applier::SetConntrack(dp::Conntrack* conntrack) {
   std::lock_guard lock(mu_);
   conntrack_ = conntrack;
+}
+
+void Applier::SetUplinkPeers(dp::UplinkPeers* peers) {
+  std::lock_guard lock(mu_);
+  uplink_peers_ = peers;
 }
 
 std::vector<Ip4> Applier::UnresolvedNextHops() const {

@@ -25,6 +25,7 @@
 #include "dataplane/core/published.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/tables/fib.h"
+#include "dataplane/tables/uplink_peers.h"
 
 namespace nodeplane::ctl {
 
@@ -113,6 +114,9 @@ class Applier {
   // The process's conntrack table (outlives every snapshot); every snapshot published from now on
   // refers to it. nullptr: nothing is tracked. Call before Start().
   void SetConntrack(dp::Conntrack* conntrack);
+  // Where replies to clients outside the cluster go (dataplane/tables/uplink_peers.h; not owned,
+  // outlives every snapshot). nullptr: such replies are dropped as no_route. Call before Start().
+  void SetUplinkPeers(dp::UplinkPeers* peers);
 
   // Services (control/daemon/service_applier.cc): the long-lived service and affinity tables the
   // snapshots point at, and where UDP conntrack entries to removed backends are flushed (not
@@ -171,6 +175,7 @@ class Applier {
   std::function<void(uint64_t)> worker_ack_;  // guarded by mu_
   dp::NeighborEvents* neighbor_events_ = nullptr;  // guarded by mu_
   dp::Conntrack* conntrack_ = nullptr;             // guarded by mu_
+  dp::UplinkPeers* uplink_peers_ = nullptr;        // guarded by mu_
   ServiceInstaller services_;                      // guarded by mu_
   HealthCheckServer* health_checks_ = nullptr;     // guarded by mu_
 };

@@ -123,6 +123,10 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   Applier applier(ports, published, rt, opts.host_iface, opts.pod_port, &fib);
   applier.SetNeighborEvents(neighbor_events.get());
   applier.SetConntrack(&conntrack);
+  // Clients outside the cluster: the MAC their connections came from, for the replies.
+  dp::UplinkPeers uplink_peers;
+  if (!uplink_peers.Init(65536, &error)) return Fail(error);
+  applier.SetUplinkPeers(&uplink_peers);
   ConntrackTableFlusher udp_flusher(conntrack);  // UDP entries to removed Service backends
   applier.SetConntrackFlusher(&udp_flusher);
   for (const auto& [ip, mac] : opts.neighbors) (void)applier.AddStaticNeighbor(ip, mac);

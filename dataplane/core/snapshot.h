@@ -19,6 +19,7 @@
 namespace nodeplane::dp {
 
 class NeighborEvents;
+class UplinkPeers;
 class ServiceTable;
 class AffinityTable;
 
@@ -76,6 +77,9 @@ struct Snapshot {
   NeighborEvents* neighbor_events = nullptr;
   // Connection tracking: not owned (dataplane/tables/conntrack.h: one per process, outlives every
   // snapshot; workers write entries under the table's own rules). nullptr: nothing is tracked.
+  // Clients outside the cluster and the MAC they came from (dataplane/tables/uplink_peers.h):
+  // not owned, one per process. dp: rw (lock-free), ctl: sets it before publication.
+  UplinkPeers* uplink_peers = nullptr;
   Conntrack* conntrack = nullptr;
   // NetworkPolicy (dataplane/tables/policy_table.h) and the generation it was compiled as:
   // conntrack entries admitted under another generation are re-checked by the policy stage

@@ -1,11 +1,13 @@
 #include "dataplane/stages/ct_commit.h"
 
 #include <rte_byteorder.h>
+#include <rte_ether.h>
 #include <rte_hash_crc.h>
 
 #include "dataplane/core/ct_packet.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/snapshot.h"
+#include "dataplane/tables/uplink_peers.h"
 
 namespace nodeplane::dp {
 namespace {
@@ -57,6 +59,12 @@ void CtCommitStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
       case Conntrack::Insert::kOk:
         ctx.counters.Count(Counter::kCtCreated);
         m.ct = e;
+        // A client outside the cluster: where its replies go back to (ip4_lookup/ip4_forward).
+        if (m.in_port == ctx.snap.uplink_port && !m.from_overlay &&
+            ctx.snap.uplink_peers != nullptr) {
+          const auto* eth = rte_pktmbuf_mtod(b.pkts[i], const rte_ether_hdr*);
+          ctx.snap.uplink_peers->Learn(m.src_ip, eth->src_addr.addr_bytes);
+        }
         break;
       case Conntrack::Insert::kExists:  // an earlier packet of this burst created it
         m.ct = e;

@@ -11,7 +11,9 @@
 //   Edges:   kNext, kDrop.
 //   Drops:   CT_TABLE_FULL (no entry or hash slot left: only new connections are refused),
 //            CT_TUPLE_COLLISION (the reply tuple after NAT already belongs to a connection).
-//   Writes:  meta.ct (the new entry), meta.xlate_src_port (SNAT port chosen); entries' policy_gen.
+//   Writes:  meta.ct (the new entry), meta.xlate_src_port (SNAT port chosen); entries' policy_gen;
+//            for a connection entering from the uplink, the client's source MAC into the
+//            snapshot's UplinkPeers (where its replies go: tables/uplink_peers.h).
 //   Counts:  ct_created.
 //   Skips:   everything when the snapshot has no table; packets ct_lookup did not track.
 //   Never:   removes entries, rewrites packets.

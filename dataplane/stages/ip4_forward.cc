@@ -8,6 +8,7 @@
 #include "dataplane/core/icmp_error.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/snapshot.h"
+#include "dataplane/tables/uplink_peers.h"
 
 namespace nodeplane::dp {
 namespace {
@@ -77,6 +78,16 @@ inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
   if (remote != nullptr) {
     std::memcpy(eth->dst_addr.addr_bytes, remote->vtep_mac.data(), RTE_ETHER_ADDR_LEN);
     std::memcpy(eth->src_addr.addr_bytes, ctx.snap.overlay.vtep_mac.data(), RTE_ETHER_ADDR_LEN);
+  } else if (m.out_port == ctx.snap.uplink_port) {
+    // A reply to a client outside the cluster (ip4_lookup found its MAC in UplinkPeers).
+    std::array<uint8_t, 6> peer;
+    if (ctx.snap.uplink_peers == nullptr || !ctx.snap.uplink_peers->Find(m.dst_ip, &peer))
+        [[unlikely]] {
+      return Drop(m, DropReason::kNoRoute);  // its slot was just taken by another client
+    }
+    std::memcpy(eth->dst_addr.addr_bytes, peer.data(), RTE_ETHER_ADDR_LEN);
+    std::memcpy(eth->src_addr.addr_bytes, ctx.snap.port(m.out_port).mac.data(),
+                RTE_ETHER_ADDR_LEN);
   } else {
     const PortEntry& out = ctx.snap.port(m.out_port);
     std::memcpy(eth->dst_addr.addr_bytes, out.peer_mac.data(), RTE_ETHER_ADDR_LEN);

@@ -2,6 +2,7 @@
 
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/snapshot.h"
+#include "dataplane/tables/uplink_peers.h"
 
 namespace nodeplane::dp {
 namespace {
@@ -14,10 +15,24 @@ inline Edge Drop(PacketMeta& m, DropReason r) noexcept {
 // A local miss from a pod that the Fib may still route to a remote node.
 enum class Local : uint8_t { kDecided, kTryRemote };
 
+// The reply of a connection a client outside the cluster opened through the uplink (NodePort,
+// load-balancer IP, external IP): back out of the uplink, to the MAC the client came from.
+inline bool ToUplinkPeer(const Snapshot& snap, PacketMeta& m) noexcept {
+  std::array<uint8_t, 6> mac;
+  if (m.ct_state != CtState::kReply || snap.uplink_peers == nullptr ||
+      snap.uplink_port == kNoPort || !snap.uplink_peers->Find(m.dst_ip, &mac)) {
+    return false;
+  }
+  m.out_port = snap.uplink_port;
+  m.remote = kNoRemote;
+  return true;
+}
+
 inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge) noexcept {
   *edge = Edge::kNext;
   const PortEntry& in = snap.port(m.in_port);
   if (m.from_overlay) {
+    if (to == LocalRouteTable::kMiss && ToUplinkPeer(snap, m)) return Local::kDecided;
     if (to == LocalRouteTable::kMiss || snap.port(to).kind != PortKind::kPod) {
       *edge = Drop(m, DropReason::kVxlanInnerNoPod);
     } else {
@@ -32,13 +47,17 @@ inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge
     }
     if (to == LocalRouteTable::kMiss) {
       if (snap.overlay.enabled && snap.fib != nullptr) return Local::kTryRemote;
+      if (ToUplinkPeer(snap, m)) return Local::kDecided;
       *edge = Drop(m, DropReason::kNoRoute);
       return Local::kDecided;
     }
     m.out_port = to;
     return Local::kDecided;
   }
-  // Uplink or host: we route only what is for our pods; the rest passes through untouched.
+  // Uplink or host: we route only what is for our pods — and the replies of connections that
+  // clients outside the cluster opened through this node (reverse-translated to them just now);
+  // the rest passes through untouched.
+  if (to == LocalRouteTable::kMiss && ToUplinkPeer(snap, m)) return Local::kDecided;
   if (to == LocalRouteTable::kMiss || snap.port(to).kind != PortKind::kPod) {
     m.punt = true;
   } else {
@@ -57,7 +76,7 @@ void LookupRemote(StageContext& ctx, Burst& b, Verdicts& out, const uint16_t* id
   for (uint16_t j = 0; j < n; ++j) {
     PacketMeta& m = Meta(b.pkts[idx[j]]);
     if (slot[j] == Fib::kMiss) {
-      out.edge[idx[j]] = Drop(m, DropReason::kNoRoute);
+      if (!ToUplinkPeer(ctx.snap, m)) out.edge[idx[j]] = Drop(m, DropReason::kNoRoute);
       continue;
     }
     m.out_port = ctx.snap.uplink_port;

@@ -2,8 +2,8 @@
 """e2e manifests: nodeplane-agent --from-manifests applies the seed examples (deploy/examples/seed)
 to a real nodeplaned in the lab. The lab creates the seed pods with the addresses of their
 nodeplane.io/pod-ips annotations; the agent then gives nodeplaned their labels and container
-ports. Kinds this nodeplaned does not program yet must fail clearly (the call named, --kinds
-suggested) and leave the state as it was; once they are programmed, every object is there."""
+ports. Then the whole set applies (Namespaces, Services, derived EndpointSlices, NetworkPolicies)
+and every object is there; a set with a missing file applies nothing."""
 import json
 import subprocess
 import sys
@@ -13,7 +13,8 @@ from lablib import check, check_eq
 
 SEED = lablib.REPO / "deploy" / "examples" / "seed"
 PODS = {"demo/frontend": ("node1", "10.244.1.10"), "demo/public-api": ("node1", "10.244.1.11"),
-        "demo/backend-api": ("node2", "10.244.2.10"), "demo/cassandra-0": ("node2", "10.244.2.11")}
+        "demo/backend-api": ("node2", "10.244.2.10"), "demo/cassandra-0": ("node2", "10.244.2.11"),
+        "kube-system/dns": ("node1", "10.244.1.53")}
 
 
 def agent(lab, *args):
@@ -35,28 +36,24 @@ def test(lab):
     check_eq(r.returncode, 0, "--kinds pods applies")
     state = lab.ctl_json("node1", "state")
     pods = {f"{p['key']['namespace']}/{p['key']['name']}": p for p in state.get("pods", [])}
-    check_eq(sorted(k for k in pods if k.startswith("demo/")), sorted(PODS), "every seed pod is in nodeplaned")
+    check_eq(sorted(k for k in pods if k in PODS), sorted(PODS), "every seed pod is in nodeplaned")
     check_eq(pods["demo/backend-api"].get("labels", {}).get("app"), "backend-api",
              "the manifest's labels reached nodeplaned")
     check_eq(pods["demo/backend-api"].get("node_name"), "node2", "a remote pod keeps its node")
     check_eq(pods["demo/frontend"].get("ips"), ["10.244.1.10"], "the lab's address is kept")
 
-    # Everything: today's nodeplaned may not program Services/Namespaces/NetworkPolicies yet.
-    before = lab.ctl_json("node1", "state")
+    # Everything: Services, EndpointSlices, Namespaces and NetworkPolicies are programmed.
     r = agent(lab)
-    if r.returncode == 0:
-        state = lab.ctl_json("node1", "state")
-        check_eq(len([s for s in state.get("services", []) if s["key"]["namespace"] == "demo"]), 5,
-                 "every seed Service is in nodeplaned")
-        check_eq(len([p for p in state.get("network_policies", []) if p["key"]["namespace"] == "demo"]), 3,
-                 "every seed NetworkPolicy is in nodeplaned")
-    else:
-        check_eq(r.returncode, 1, "a kind nodeplaned does not program fails with exit 1")
-        check("UNIMPLEMENTED" in r.stderr.upper() or "not implemented" in r.stderr.lower()
-              or "Upsert" in r.stderr, "the error names the refused call", "Upsert...: ...", r.stderr.strip())
-        check("--kinds" in r.stderr, "the error suggests --kinds", "--kinds", r.stderr.strip())
-        after = lab.ctl_json("node1", "state")
-        check_eq(after.get("pods"), before.get("pods"), "pods unchanged by the refused apply")
+    check_eq(r.returncode, 0, "the whole seed applies")
+    state = lab.ctl_json("node1", "state")
+    check_eq(len([s for s in state.get("services", []) if s["key"]["namespace"] == "demo"]), 5,
+             "every seed Service is in nodeplaned")
+    check_eq(len([p for p in state.get("network_policies", []) if p["key"]["namespace"] == "demo"]), 5,
+             "every seed NetworkPolicy is in nodeplaned")
+    slices = {s.get("service_name") for s in state.get("endpoint_slices", [])}
+    check("backend-api" in slices and "external-db" not in slices,
+          "slices derived for selector Services, none for the ExternalName one",
+          "backend-api, not external-db", sorted(slices))
 
     # A bad manifest set applies nothing.
     r = subprocess.run([str(lab.bin / "nodeplane-agent"), "--from-manifests", str(SEED), "--from-manifests",
