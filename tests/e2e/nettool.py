@@ -7,11 +7,14 @@
   udp HOST PORT [--count K] [--size N]             K datagrams, each waiting for its echo
   spoof --src S --dst D [--count N] [--dport P]    N UDP packets with a forged source (raw socket)
   stream HOST PORT [--interval S] [--duration S]   numbered datagrams; one JSON line per event
+  hold HOST PORT --go FILE [--timeout S]           one TCP connection: an exchange, then another
+                                                   once FILE exists; one JSON line per exchange
 
 Every client prints one JSON object (stream: one per event) and exits 0 when it could run.
 """
 import argparse
 import json
+import os
 import select
 import socket
 import struct
@@ -159,6 +162,38 @@ def cmd_stream(args):
     return 0
 
 
+def exchange(s, data, timeout):
+    """Sends data on an open connection; True when it comes back whole within timeout."""
+    s.settimeout(timeout)
+    got = b""
+    try:
+        s.sendall(data)
+        while len(got) < len(data):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except OSError:
+        pass
+    return got == data
+
+
+def cmd_hold(args):
+    try:
+        s = socket.create_connection((args.host, args.port), timeout=args.timeout)
+    except OSError as e:
+        emit({"ev": "first", "echoed": False, "error": str(e)})
+        return 0
+    emit({"ev": "first", "echoed": exchange(s, payload(1000, b"first-"), args.timeout),
+          "local_port": s.getsockname()[1]})
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline and not os.path.exists(args.go):
+        time.sleep(0.05)
+    emit({"ev": "second", "echoed": exchange(s, payload(1000, b"second-"), args.timeout)})
+    s.close()
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -192,6 +227,13 @@ def main():
     sp.add_argument("--interval", type=float, default=0.02)
     sp.add_argument("--duration", type=float, default=30)
     sp.set_defaults(fn=cmd_stream)
+    sp = sub.add_parser("hold")
+    sp.add_argument("host")
+    sp.add_argument("port", type=int)
+    sp.add_argument("--go", required=True)
+    sp.add_argument("--wait", type=float, default=30)
+    sp.add_argument("--timeout", type=float, default=3)
+    sp.set_defaults(fn=cmd_hold)
     args = p.parse_args()
     return args.fn(args)
 
