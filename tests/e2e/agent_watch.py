@@ -12,23 +12,6 @@ import sys
 import lablib
 from lablib import check, check_eq, poll
 
-APISERVER = lablib.REPO / "control" / "agent" / "testdata" / "test_apiserver.py"
-
-
-class ApiServer:
-    def __init__(self):
-        self.p = subprocess.Popen([lablib.PYTHON, str(APISERVER)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
-        self.port = json.loads(self.p.stdout.readline())["port"]
-
-    def cmd(self, **c):
-        self.p.stdin.write(json.dumps(c) + "\n")
-        self.p.stdin.flush()
-        return json.loads(self.p.stdout.readline())
-
-    def close(self):
-        self.p.stdin.close()
-        self.p.wait(timeout=10)
 
 
 def node_json(k):
@@ -54,7 +37,7 @@ def pods_of(lab):
 def test(lab):
     client = lab.pod_add("node1", "default/client")
     server = lab.pod_add("node2", "default/server")
-    api = ApiServer()
+    api = lablib.TestApiServer()
     agent = None
     try:
         for k in (1, 2):

@@ -321,6 +321,27 @@ class LineReader:
             return list(self.lines)
 
 
+class TestApiServer:
+    """control/agent/testdata/test_apiserver.py in a child process: a Kubernetes list/watch API
+    server the tests script over its stdin (one JSON command a line, one JSON answer a line)."""
+
+    SCRIPT = REPO / "control" / "agent" / "testdata" / "test_apiserver.py"
+
+    def __init__(self):
+        self.p = subprocess.Popen([PYTHON, str(self.SCRIPT)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        self.port = json.loads(self.p.stdout.readline())["port"]
+
+    def cmd(self, **c):
+        self.p.stdin.write(json.dumps(c) + "\n")
+        self.p.stdin.flush()
+        return json.loads(self.p.stdout.readline())
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=10)
+
+
 def main(test, nodes=1, linux_nodes=0, **up_args):
     """Runs test(lab) in a fresh lab of its own (nodes=0 and linux_nodes=0: the test brings it
     up itself); always tears it down. Exit 0 on pass."""

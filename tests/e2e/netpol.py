@@ -28,28 +28,11 @@ import time
 import lablib
 from lablib import LineReader, check, check_eq, poll
 
-APISERVER = lablib.REPO / "control" / "agent" / "testdata" / "test_apiserver.py"
 NODES = "/api/v1/nodes"
 NAMESPACES = "/api/v1/namespaces"
 PODS = "/api/v1/pods"
 POLICIES = "/apis/networking.k8s.io/v1/networkpolicies"
 SERVER_LIFETIME = 300
-
-
-class ApiServer:
-    def __init__(self):
-        self.p = subprocess.Popen([lablib.PYTHON, str(APISERVER)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
-        self.port = json.loads(self.p.stdout.readline())["port"]
-
-    def cmd(self, **c):
-        self.p.stdin.write(json.dumps(c) + "\n")
-        self.p.stdin.flush()
-        return json.loads(self.p.stdout.readline())
-
-    def close(self):
-        self.p.stdin.close()
-        self.p.wait(timeout=10)
 
 
 def node_json(lab, name):
@@ -146,7 +129,7 @@ def test(lab):
     connects(lab, "app/other", backend, "no policy yet: other -> backend:8080 connects")
     connects(lab, "tools/client", backend, "no policy yet: client -> backend:8080 connects")
 
-    api = ApiServer()
+    api = lablib.TestApiServer()
     agents = []
     try:
         for n in ("node1", "node2"):
