@@ -4,12 +4,11 @@
 // nothing, and a pod's default MTU leaves room for VXLAN.
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 
+#include "dataplane/testing/test_eal.h"
 #include "control/daemon/applier.h"
 #include "control/server/nodeplane_service.h"
 #include "dataplane/core/eal.h"
@@ -32,33 +31,11 @@ T Parse(const std::string& text) {
   return msg;
 }
 
-// One EAL for the whole binary (it cannot start twice), cleaned up at the end.
-class EalEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    dp::EalConfig cfg{.program = "overlay_applier_test",
-                      .lcores = "0",
-                      .file_prefix = "np-ovl-test-" + std::to_string(getpid()),
-                      .memory_mb = 256,
-                      .force_no_huge = true,
-                      .extra = {"--no-telemetry", "--log-level=lib.eal:error"}};
-    dp::EalInfo info;
-    std::string error;
-    ASSERT_TRUE(dp::StartEal(cfg, &info, &error)) << error;
-    pool = dp::CreatePacketPool(1023, &error);
-    ASSERT_NE(pool, nullptr) << error;
-  }
-  void TearDown() override {
-    dp::StopEal();
-    std::filesystem::remove_all("/var/run/dpdk/np-ovl-test-" + std::to_string(getpid()));
-  }
-  inline static rte_mempool* pool = nullptr;
-};
-const auto* const kEal = ::testing::AddGlobalTestEnvironment(new EalEnvironment);
 
 class OverlayApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    dp::testing::Eal("ovlapply");  // once per binary, before anything takes EAL memory
     rcu_ = std::make_unique<dp::Rcu>(1);
     fib_ = std::make_unique<dp::Fib>();
     std::string error;
@@ -66,7 +43,7 @@ class OverlayApiTest : public ::testing::Test {
         fib_->Init(dp::Fib::Limits{.max_routes = 64, .tbl8_groups = 4}, rcu_->qsbr(), &error))
         << error;
     published_ = std::make_unique<dp::Published<dp::Snapshot>>(*rcu_);
-    ports_ = std::make_unique<dp::Ports>(EalEnvironment::pool, 1);
+    ports_ = std::make_unique<dp::Ports>(dp::testing::Eal("ovlapply").pool, 1);
     RuntimePorts rt{.worker_count = 1};
     rt.uplink = RuntimePort{0, M("02:00:00:00:00:10"), 1, 1, 1500};  // never probed here
     applier_ =

@@ -6,13 +6,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "dataplane/testing/test_eal.h"
 #include "control/daemon/applier.h"
 #include "dataplane/core/eal.h"
 #include "dataplane/core/ports.h"
@@ -26,28 +26,6 @@ namespace {
 Ip4 A(const char* s) { return *Ip4::Parse(s); }
 uint16_t Be16(uint16_t v) { return __builtin_bswap16(v); }
 
-class EalEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    dp::EalConfig cfg{.program = "service_applier_test",
-                      .lcores = "0",
-                      .file_prefix = "np-svc-test-" + std::to_string(getpid()),
-                      .memory_mb = 256,
-                      .force_no_huge = true,
-                      .extra = {"--no-telemetry", "--log-level=lib.eal:error"}};
-    dp::EalInfo info;
-    std::string error;
-    ASSERT_TRUE(dp::StartEal(cfg, &info, &error)) << error;
-    pool = dp::CreatePacketPool(1023, &error);
-    ASSERT_NE(pool, nullptr) << error;
-  }
-  void TearDown() override {
-    dp::StopEal();
-    std::filesystem::remove_all("/var/run/dpdk/np-svc-test-" + std::to_string(getpid()));
-  }
-  inline static rte_mempool* pool = nullptr;
-};
-const auto* const kEal = ::testing::AddGlobalTestEnvironment(new EalEnvironment);
 
 class RecordingFlusher : public ConntrackFlusher {
  public:
@@ -86,12 +64,13 @@ EndpointSliceModel Slice(const std::string& name, const std::string& svc,
 class ServiceApplierTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    dp::testing::Eal("svcapply");  // once per binary, before anything takes EAL memory
     rcu_ = std::make_unique<dp::Rcu>(1);
     std::string error;
     ASSERT_TRUE(table_.Init(4096, rcu_->qsbr(), &error)) << error;
     ASSERT_TRUE(affinity_.Init(1024, &error)) << error;
     published_ = std::make_unique<dp::Published<dp::Snapshot>>(*rcu_);
-    ports_ = std::make_unique<dp::Ports>(EalEnvironment::pool, 1);
+    ports_ = std::make_unique<dp::Ports>(dp::testing::Eal("svcapply").pool, 1);
     applier_ = std::make_unique<Applier>(*ports_, *published_, RuntimePorts{.worker_count = 1},
                                          "none", PodPortType::kTap);
     applier_->SetServiceTables(&table_, &affinity_);
