@@ -1,5 +1,7 @@
 #include "dataplane/core/pipeline.h"
 
+#include <cstring>
+
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/pending_resolution.h"
 #include "dataplane/stages/arp_respond.h"
@@ -21,11 +23,28 @@ namespace {
 
 // Runs stage S, keeps kNext packets in order, hands kTx packets to port_tx and kDrop packets to
 // the drop list (freed in bulk, counted by reason, at the end of the burst).
+static_assert(static_cast<uint8_t>(Edge::kNext) == 0, "AllNext ORs the edges together");
+
+// Whether every packet of the burst took kNext: eight edges per load, so a stage that lets the
+// whole burst through costs the pipeline a handful of instructions instead of a pass over it.
+inline bool AllNext(const Verdicts& v, uint16_t n) noexcept {
+  uint64_t any = 0;
+  uint16_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t eight;
+    std::memcpy(&eight, &v.edge[i], sizeof(eight));
+    any |= eight;
+  }
+  for (; i < n; ++i) any |= static_cast<uint8_t>(v.edge[i]);
+  return any == 0;
+}
+
 template <Stage S>
 inline void Step(StageContext& ctx, WorkerState& w, Burst& b) noexcept {
   if (b.n == 0) return;
   Verdicts v;
   S::Process(ctx, b, v);
+  if (AllNext(v, b.n)) return;
   uint16_t kept = 0;
   for (uint16_t i = 0; i < b.n; ++i) {
     rte_mbuf* m = b.pkts[i];
@@ -49,8 +68,7 @@ inline void Step(StageContext& ctx, WorkerState& w, Burst& b) noexcept {
 
 // Transmits what is left of the burst, flushes every tx buffer, frees the burst's drops.
 void Finish(StageContext& ctx, WorkerState& w, Burst& b) noexcept {
-  for (uint16_t i = 0; i < b.n; ++i) PortTx::Enqueue(ctx, w, b.pkts[i]);
-  b.n = 0;
+  PortTx::EnqueueBurst(ctx, w, b);
   PortTx::Flush(ctx, w);
   if (w.drop_n != 0) {
     rte_pktmbuf_free_bulk(w.drop, w.drop_n);

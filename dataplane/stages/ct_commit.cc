@@ -25,10 +25,11 @@ void CtCommitStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
   const uint32_t gen = ctx.snap.policy_generation;
   uint32_t now_ms = 0;
   bool have_now = false;
+  PassAll(out, b.n);
+  if (ct == nullptr) return;
   for (uint16_t i = 0; i < b.n; ++i) {
-    out.edge[i] = Edge::kNext;
     PacketMeta& m = Meta(b.pkts[i]);
-    if (ct == nullptr || m.ct_state == CtState::kNone) continue;
+    if (m.ct_state == CtState::kNone) continue;
     if (m.ct_state != CtState::kNew) {
       auto* e = static_cast<CtEntry*>(m.ct);
       if (m.policy_gen_ok && e->policy_gen.load(std::memory_order_relaxed) != gen) {

@@ -20,6 +20,11 @@ void CtLookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
   Kind kind[kBurstMax];
   uint16_t n = 0;
 
+  // Without a table nothing is tracked; eth_parse left ct_state kNone and ct nullptr.
+  if (ct == nullptr) {
+    PassAll(out, b.n);
+    return;
+  }
   for (uint16_t i = 0; i < b.n; ++i) {
     out.edge[i] = Edge::kNext;
     PacketMeta& m = Meta(b.pkts[i]);

@@ -180,9 +180,11 @@ void RewriteIcmpError(rte_mbuf* pkt, PacketMeta& m, const CtEntry& e, bool reply
 
 }  // namespace
 
-void NatRewriteStage::Process(StageContext& /*ctx*/, Burst& b, Verdicts& out) noexcept {
+void NatRewriteStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
+  PassAll(out, b.n);
+  // Translations live in conntrack entries: without a table there is nothing to rewrite.
+  if (ctx.snap.conntrack == nullptr) return;
   for (uint16_t i = 0; i < b.n; ++i) {
-    out.edge[i] = Edge::kNext;
     rte_mbuf* pkt = b.pkts[i];
     PacketMeta& m = Meta(pkt);
     if (m.punt || m.cls != PacketClass::kIp4 || m.ct_state == CtState::kNone) continue;

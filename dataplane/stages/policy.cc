@@ -65,7 +65,7 @@ inline bool Established(const Snapshot& snap, const PacketMeta& m) noexcept {
 void PolicyStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
   const Snapshot& snap = ctx.snap;
   const PolicyTable& table = snap.policy;
-  for (uint16_t i = 0; i < b.n; ++i) out.edge[i] = Edge::kNext;
+  PassAll(out, b.n);
   if (!table.active()) return;
 
   // Pass 1: the connections to judge, and the distinct addresses at their ends. A burst from one

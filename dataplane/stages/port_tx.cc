@@ -36,6 +36,28 @@ void PortTx::Enqueue(StageContext& ctx, WorkerState& w, rte_mbuf* m) noexcept {
   if (buf.n == kBurstMax) [[unlikely]] FlushPort(ctx, w, port);  // stays on the dirty list, n=0
 }
 
+void PortTx::EnqueueBurst(StageContext& ctx, WorkerState& w, Burst& b) noexcept {
+  if (b.n == 0) return;
+  const uint16_t port = Meta(b.pkts[0]).out_port;
+  bool one_port = port < RTE_MAX_ETHPORTS && ctx.snap.ports[port].kind != PortKind::kNone &&
+                  w.tx[port].n == 0;
+  for (uint16_t i = 1; one_port && i < b.n; ++i) one_port = Meta(b.pkts[i]).out_port == port;
+  if (!one_port) {
+    for (uint16_t i = 0; i < b.n; ++i) Enqueue(ctx, w, b.pkts[i]);
+    b.n = 0;
+    return;
+  }
+  const PortEntry& entry = ctx.snap.ports[port];
+  const uint16_t queue = static_cast<uint16_t>(w.index % entry.tx_queues);
+  const uint16_t sent = rte_eth_tx_burst(port, queue, b.pkts, b.n);
+  ctx.counters.tx_packets += sent;
+  if (sent < b.n) [[unlikely]] {
+    ctx.counters.drops[static_cast<uint8_t>(DropReason::kTxFull)] += b.n - sent;
+    rte_pktmbuf_free_bulk(&b.pkts[sent], b.n - sent);
+  }
+  b.n = 0;
+}
+
 void PortTx::Flush(StageContext& ctx, WorkerState& w) noexcept {
   for (uint16_t i = 0; i < w.dirty_n; ++i) {
     const uint16_t port = w.dirty[i];

@@ -14,6 +14,9 @@ namespace nodeplane::dp {
 struct PortTx {
   static constexpr std::string_view kName = "port_tx";
   static void Enqueue(StageContext& ctx, WorkerState& w, rte_mbuf* m) noexcept;
+  // The packets left at the end of the pipeline. A burst that goes whole to one port (a pod's
+  // queue to one destination, the usual case) is sent as it is, without buffering.
+  static void EnqueueBurst(StageContext& ctx, WorkerState& w, Burst& b) noexcept;
   static void Flush(StageContext& ctx, WorkerState& w) noexcept;
 };
 

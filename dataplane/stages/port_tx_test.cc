@@ -89,6 +89,69 @@ TEST(PortTx, BuffersPerPortUntilFlushThenSendsInOrder) {
   EXPECT_EQ(MbufsInUse(), f.baseline);
 }
 
+TEST(PortTx, BurstToOnePortIsSentWholeAndInOrder) {
+  Fixture f;
+  auto ctx = f.ctx();
+  Burst b;
+  for (uint16_t i = 0; i < kBurstMax; ++i) b.pkts[b.n++] = To(f.p, Numbered(i));
+  PortTx::EnqueueBurst(ctx, *f.w, b);
+  EXPECT_EQ(b.n, 0);
+  PortTx::Flush(ctx, *f.w);
+  const auto on_p = f.ports.Drain(f.p);
+  ASSERT_EQ(on_p.size(), kBurstMax);
+  for (uint16_t i = 0; i < kBurstMax; ++i) EXPECT_TRUE(SameFrame(Numbered(i), on_p[i])) << i;
+  EXPECT_EQ(f.w->counters.tx_packets, kBurstMax);
+  EXPECT_EQ(MbufsInUse(), f.baseline);
+}
+
+TEST(PortTx, BurstAfterABufferedPacketForThePortKeepsTheirOrder) {
+  Fixture f;
+  auto ctx = f.ctx();
+  PortTx::Enqueue(ctx, *f.w, To(f.p, Numbered(100)));  // e.g. a kTx packet earlier in the burst
+  Burst b;
+  for (uint16_t i = 0; i < 3; ++i) b.pkts[b.n++] = To(f.p, Numbered(i));
+  PortTx::EnqueueBurst(ctx, *f.w, b);
+  PortTx::Flush(ctx, *f.w);
+  const auto on_p = f.ports.Drain(f.p);
+  ASSERT_EQ(on_p.size(), 4u);
+  EXPECT_TRUE(SameFrame(Numbered(100), on_p[0]));
+  for (uint16_t i = 0; i < 3; ++i) EXPECT_TRUE(SameFrame(Numbered(i), on_p[i + 1])) << i;
+  EXPECT_EQ(MbufsInUse(), f.baseline);
+}
+
+TEST(PortTx, MixedBurstGoesToEachPortInOrderAndDropsTheUnavailable) {
+  Fixture f;
+  auto ctx = f.ctx();
+  Burst b;
+  b.pkts[b.n++] = To(f.p, Numbered(1));
+  b.pkts[b.n++] = To(f.q, Numbered(2));
+  b.pkts[b.n++] = To(kNoPort, Numbered(3));
+  b.pkts[b.n++] = To(f.p, Numbered(4));
+  PortTx::EnqueueBurst(ctx, *f.w, b);
+  PortTx::Flush(ctx, *f.w);
+  const auto on_p = f.ports.Drain(f.p);
+  const auto on_q = f.ports.Drain(f.q);
+  ASSERT_EQ(on_p.size(), 2u);
+  ASSERT_EQ(on_q.size(), 1u);
+  EXPECT_TRUE(SameFrame(Numbered(1), on_p[0]));
+  EXPECT_TRUE(SameFrame(Numbered(4), on_p[1]));
+  EXPECT_TRUE(SameFrame(Numbered(2), on_q[0]));
+  EXPECT_EQ(f.drops(DropReason::kPortUnavailable), 1u);
+  EXPECT_EQ(MbufsInUse(), f.baseline);
+}
+
+TEST(PortTx, WholeBurstToAnUnavailablePortIsDroppedAndFreed) {
+  Fixture f;
+  auto ctx = f.ctx();
+  Burst b;
+  for (uint16_t i = 0; i < 5; ++i) b.pkts[b.n++] = To(f.unlisted, Numbered(i));
+  PortTx::EnqueueBurst(ctx, *f.w, b);
+  PortTx::Flush(ctx, *f.w);
+  EXPECT_EQ(f.drops(DropReason::kPortUnavailable), 5u);
+  EXPECT_TRUE(f.ports.Drain(f.unlisted).empty());
+  EXPECT_EQ(MbufsInUse(), f.baseline);
+}
+
 TEST(PortTx, FlushWithNothingBufferedSendsNothing) {
   Fixture f;
   auto ctx = f.ctx();

@@ -91,10 +91,11 @@ void SvcLbStage::Process(StageContext& ctx, Burst& burst, Verdicts& out) noexcep
   ServiceTableKey keys[kBurstMax];
   uint16_t which[kBurstMax];
   uint16_t n = 0;
+  PassAll(out, burst.n);
+  if (table == nullptr || table->size() == 0) return;
   for (uint16_t i = 0; i < burst.n; ++i) {
-    out.edge[i] = Edge::kNext;
     const PacketMeta& m = Meta(burst.pkts[i]);
-    if (table == nullptr || !Eligible(m)) continue;
+    if (!Eligible(m)) continue;
     keys[n] = ServiceTableKey{m.dst_ip, m.dst_port, m.l4_proto, 0};
     which[n++] = i;
   }

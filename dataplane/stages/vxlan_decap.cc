@@ -90,7 +90,7 @@ inline void Strip(rte_mbuf* pkt, PacketMeta& m, uint16_t inner, uint16_t inner_l
 }  // namespace
 
 void VxlanDecapStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
-  for (uint16_t i = 0; i < b.n; ++i) out.edge[i] = Edge::kNext;
+  PassAll(out, b.n);
   if (!ctx.snap.overlay.enabled) return;
   // Pass 1: classify and validate; gather the inner sources of the packets to decapsulate.
   uint16_t idx[kBurstMax];

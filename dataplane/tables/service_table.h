@@ -14,6 +14,7 @@
 // Capacity is fixed at start-up; Fits() says beforehand whether a change would fit, so nothing
 // fails once a change is being applied.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -76,14 +77,15 @@ class ServiceTable {
   void LookupBulk(const ServiceTableKey* keys, uint16_t n, const ServiceEntry** entry) const noexcept;
   const ServiceEntry* Lookup(const ServiceTableKey& key) const noexcept;
 
-  size_t size() const { return size_; }
+  // Any thread (workers skip the lookup when it is 0).
+  size_t size() const { return size_.load(std::memory_order_relaxed); }
   uint32_t capacity() const { return capacity_; }
 
  private:
   rte_hash* hash_ = nullptr;  // dp: ro (lookups), ctl: rw (per key, see above)
   rte_rcu_qsbr* qsbr_ = nullptr;
   uint32_t capacity_ = 0;
-  size_t size_ = 0;
+  std::atomic<size_t> size_{0};  // ctl: rw, dp: ro
   std::vector<ServiceEntry*> retired_;  // ctl only: replaced or deleted, freed after a grace period
   std::vector<int32_t> freed_slots_;    // ctl only: deleted key positions, released after it
 };
