@@ -172,6 +172,36 @@ TEST(Pipeline, MixedBurstLeavesByTheRightPorts) {
   EXPECT_EQ(MbufsInUse(), baseline) << "every mbuf was sent or freed";
 }
 
+// Stages that act on few packets skip bursts with none of theirs (StageContext::burst_has): a
+// burst whose packets only a later stage marks must still reach the stage that acts on the mark.
+TEST(Pipeline, BurstsOfOneKindReachTheStagesThatActOnThem) {
+  Net net;
+  const unsigned baseline = MbufsInUse();
+  const Bytes up_to_node = Pkt()
+                               .Eth(Topo::RouterMac(), Topo::UplinkMac())
+                               .Ip4(Topo::RemoteIp(), Topo::NodeIp())
+                               .Tcp(40000, 22);
+  net.Run({{up_to_node, net.ids.uplink}, {up_to_node, net.ids.uplink}});  // punted by ip4_lookup
+  EXPECT_EQ(net.ports.Drain(net.ids.host), (std::vector<Bytes>{up_to_node, up_to_node}));
+
+  const Bytes up_arp = Pkt()
+                           .Eth(Topo::RouterMac(), kBroadcast)
+                           .ArpRequest(Topo::RouterMac(), Topo::RemoteIp(), Topo::NodeIp());
+  net.Run({{up_arp, net.ids.uplink}});  // punted by arp_respond
+  EXPECT_EQ(net.ports.Drain(net.ids.host), (std::vector<Bytes>{up_arp}));
+
+  const Bytes a_arp = Pkt()
+                          .Eth(Topo::PodAMac(), kBroadcast)
+                          .ArpRequest(Topo::PodAMac(), Topo::PodAIp(), Topo::PodGateway());
+  net.Run({{a_arp, net.ids.pod_a}});  // answered by arp_respond
+  EXPECT_EQ(net.ports.Drain(net.ids.pod_a).size(), 1u);
+
+  EXPECT_EQ(net.drops(DropReason::kPortUnavailable), 0u);
+  EXPECT_EQ(net.events(Counter::kPuntedToHost), 3u);
+  EXPECT_EQ(net.events(Counter::kArpRepliesSent), 1u);
+  EXPECT_EQ(MbufsInUse(), baseline);
+}
+
 TEST(Pipeline, StageHarnessRunsTheStagesInThePipelinesOrder) {
   // For each frame, the harness (all stages, in testing::PipelineStages order) predicts the output
   // port and bytes; RunPipeline must agree. If pipeline.cc's order changes, this fails.

@@ -37,6 +37,16 @@ inline void PassAll(Verdicts& v, uint16_t n) noexcept {
 struct Snapshot;
 class PendingResolution;
 
+// What a burst may hold, so that stages acting on few packets skip the others' bursts whole:
+// eth_parse sets it exactly for the burst it parsed; a stage that marks packets adds the mark.
+// A superset is always safe (the default: tests and released packets are not summarised).
+enum BurstHas : uint8_t {
+  kHasArp = 1,     // cls kArp (arp_respond)
+  kHasPunt = 2,    // meta.punt (host_exception)
+  kHasRemote = 4,  // meta.remote set (vxlan_encap)
+  kHasAll = kHasArp | kHasPunt | kHasRemote,
+};
+
 // What a stage may touch: the published tables (read-only, valid until this worker's next
 // quiescent report) and this worker's counters.
 struct StageContext {
@@ -45,6 +55,7 @@ struct StageContext {
   uint16_t worker;
   PendingResolution* pending = nullptr;  // this worker's; nullptr: nothing is held (tests, benches)
   uint64_t now_tsc = 0;                  // TSC read once per poll iteration
+  uint8_t burst_has = kHasAll;           // BurstHas bits
 };
 
 template <typename S>

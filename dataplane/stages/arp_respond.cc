@@ -80,6 +80,7 @@ inline Edge HandleOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
       return Drop(m, DropReason::kArpNotForUs);
     }
     m.punt = true;  // the host kernel answers for the node's addresses (with the uplink's MAC)
+    ctx.burst_has |= kHasPunt;
     return Edge::kNext;
   }
   const uint32_t target = arp->arp_data.arp_tip;
@@ -89,6 +90,7 @@ inline Edge HandleOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
     const uint16_t to = request ? ctx.snap.routes.Lookup(target) : LocalRouteTable::kMiss;
     if (to == LocalRouteTable::kMiss || ctx.snap.port(to).kind != PortKind::kPod) {
       m.punt = true;
+      ctx.burst_has |= kHasPunt;
       return Edge::kNext;
     }
   }
@@ -101,6 +103,10 @@ inline Edge HandleOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
 }  // namespace
 
 void ArpRespondStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
+  if ((ctx.burst_has & kHasArp) == 0) {
+    PassAll(out, b.n);
+    return;
+  }
   for (uint16_t i = 0; i < b.n; ++i) out.edge[i] = HandleOne(ctx, b.pkts[i]);
 }
 

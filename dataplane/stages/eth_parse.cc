@@ -46,25 +46,20 @@ inline Edge ParseIp4(rte_mbuf* pkt, PacketMeta& m) noexcept {
   return Edge::kNext;
 }
 
-inline Edge ParseOne(const Snapshot& snap, rte_mbuf* pkt) noexcept {
-  PacketMeta& m = Meta(pkt);
-  m.in_port = pkt->port;
+// What every packet starts as: nothing known, going nowhere (one cache line, copied whole).
+constexpr PacketMeta kFreshMeta = [] {
+  PacketMeta m{};
   m.out_port = kNoPort;
   m.l3_offset = kEthLen;
-  m.cls = PacketClass::kOther;
-  m.drop = DropReason::kUnspecified;
-  m.punt = false;
-  m.remote = kNoRemote;
-  m.from_overlay = false;
-  m.l4 = L4Status::kNone;
-  m.ct_state = CtState::kNone;
-  m.xlate_dst_ip = 0;
-  m.xlate_dst_port = 0;
-  m.xlate_src_ip = 0;
-  m.xlate_src_port = 0;
-  m.ct_policy_gen = 0;
-  m.policy_gen_ok = false;
-  m.ct = nullptr;
+  return m;
+}();
+static_assert(PacketClass{} == PacketClass::kOther && DropReason{} == DropReason::kUnspecified &&
+              L4Status{} == L4Status::kNone && CtState{} == CtState::kNone && kNoRemote == 0);
+
+inline Edge ParseOne(const Snapshot& snap, rte_mbuf* pkt) noexcept {
+  PacketMeta& m = Meta(pkt);
+  m = kFreshMeta;
+  m.in_port = pkt->port;
   const PortEntry& port = snap.port(pkt->port);
   if (port.kind == PortKind::kNone) return Drop(m, DropReason::kPortUnavailable);
   if (rte_pktmbuf_data_len(pkt) < kEthLen) return Drop(m, DropReason::kEthTruncated);
@@ -93,10 +88,14 @@ void EthParseStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
   for (uint16_t i = 0; i < std::min(kPrefetchAhead, b.n); ++i) {
     rte_prefetch0(rte_pktmbuf_mtod(b.pkts[i], void*));
   }
+  uint8_t has = 0;
   for (uint16_t i = 0; i < b.n; ++i) {
     if (i + kPrefetchAhead < b.n) rte_prefetch0(rte_pktmbuf_mtod(b.pkts[i + kPrefetchAhead], void*));
     out.edge[i] = ParseOne(ctx.snap, b.pkts[i]);
+    const PacketMeta& m = Meta(b.pkts[i]);
+    has |= static_cast<uint8_t>((m.cls == PacketClass::kArp ? kHasArp : 0) | (m.punt ? kHasPunt : 0));
   }
+  ctx.burst_has = has;
 }
 
 }  // namespace nodeplane::dp

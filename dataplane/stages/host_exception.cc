@@ -22,6 +22,10 @@ inline Edge HandleOne(StageContext& ctx, PacketMeta& m) noexcept {
 }  // namespace
 
 void HostExceptionStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
+  if ((ctx.burst_has & kHasPunt) == 0) {
+    PassAll(out, b.n);
+    return;
+  }
   for (uint16_t i = 0; i < b.n; ++i) out.edge[i] = HandleOne(ctx, Meta(b.pkts[i]));
 }
 

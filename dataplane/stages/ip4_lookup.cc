@@ -28,7 +28,8 @@ inline bool ToUplinkPeer(const Snapshot& snap, PacketMeta& m) noexcept {
   return true;
 }
 
-inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge) noexcept {
+inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge,
+                    uint8_t* has) noexcept {
   *edge = Edge::kNext;
   const PortEntry& in = snap.port(m.in_port);
   if (m.from_overlay) {
@@ -60,6 +61,7 @@ inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge
   if (to == LocalRouteTable::kMiss && ToUplinkPeer(snap, m)) return Local::kDecided;
   if (to == LocalRouteTable::kMiss || snap.port(to).kind != PortKind::kPod) {
     m.punt = true;
+    *has |= kHasPunt;
   } else {
     m.out_port = to;
   }
@@ -81,6 +83,7 @@ void LookupRemote(StageContext& ctx, Burst& b, Verdicts& out, const uint16_t* id
     }
     m.out_port = ctx.snap.uplink_port;
     m.remote = slot[j];
+    ctx.burst_has |= kHasRemote;
   }
 }
 
@@ -107,7 +110,8 @@ void Ip4LookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcep
   uint16_t remote[kBurstMax];
   uint16_t r = 0;
   for (uint16_t j = 0; j < n; ++j) {
-    if (Decide(ctx.snap, Meta(b.pkts[idx[j]]), to[j], &out.edge[idx[j]]) == Local::kTryRemote) {
+    if (Decide(ctx.snap, Meta(b.pkts[idx[j]]), to[j], &out.edge[idx[j]], &ctx.burst_has) ==
+        Local::kTryRemote) {
       remote[r++] = idx[j];
     }
   }

@@ -93,6 +93,10 @@ inline Edge EncapOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
 }  // namespace
 
 void VxlanEncapStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
+  if ((ctx.burst_has & kHasRemote) == 0) {
+    PassAll(out, b.n);
+    return;
+  }
   for (uint16_t i = 0; i < b.n; ++i) out.edge[i] = EncapOne(ctx, b.pkts[i]);
 }
 
