@@ -173,37 +173,48 @@ std::string JsonEscape(const std::string& s) {
 
 int Run(const Options& o, const scenario::Scenario& sc, rte_mempool* pool, const dp::EalInfo& info);
 
-// Frames in a pcap file (0 if unreadable): net_pcap's infinite_rx keeps each in an mbuf of its own.
-uint64_t PcapFrames(const std::string& path) {
+// Frames in a pcap file and the longest (0 if unreadable): net_pcap's infinite_rx keeps each in an
+// mbuf of its own.
+struct PcapSize {
+  uint64_t frames = 0;
+  uint32_t longest = 0;
+};
+
+PcapSize PcapFrames(const std::string& path) {
+  PcapSize out;
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return 0;
-  uint64_t n = 0;
+  if (f == nullptr) return out;
   uint32_t rec[4];  // ts_sec, ts_usec, incl_len, orig_len (native byte order, as make.py writes)
   if (std::fseek(f, 24, SEEK_SET) == 0) {
-    while (std::fread(rec, sizeof(rec), 1, f) == 1 && std::fseek(f, rec[2], SEEK_CUR) == 0) ++n;
+    while (std::fread(rec, sizeof(rec), 1, f) == 1 && std::fseek(f, rec[2], SEEK_CUR) == 0) {
+      ++out.frames;
+      out.longest = std::max(out.longest, rec[2]);
+    }
   }
   std::fclose(f);
-  return n;
+  return out;
 }
 
 // The packet pool: the replayed frames (held by net_pcap) plus room for the bursts in flight.
 // Up to 65,536 mbufs they are the daemon's (dp::CreatePacketPool, 2 KiB of data); a larger pool
-// (the million-flow scenarios) has mbufs of 512 bytes of data, room for any scenario frame and the
-// headers prepended to it, so that it fits the hugepages.
+// (the million-flow scenarios) has mbufs with just the headroom (where VXLAN headers are
+// prepended) and the longest frame rounded up to a cache line, so that a million of them fit.
 struct PoolPlan {
   uint32_t mbufs;
   uint16_t data_room;
   uint32_t memory_mb;  // EAL memory: the pool, conntrack and the rest (256 MB at least)
 };
 
-PoolPlan PoolFor(const Options& o, uint64_t frames, uint32_t conntrack_entries) {
+PoolPlan PoolFor(const Options& o, PcapSize pcap, uint32_t conntrack_entries) {
   PoolPlan p;
-  p.mbufs = o.mbufs != 0 ? o.mbufs : static_cast<uint32_t>(frames + 16383);
-  p.data_room = p.mbufs <= 65536 ? RTE_MBUF_DEFAULT_BUF_SIZE : RTE_PKTMBUF_HEADROOM + 512;
+  p.mbufs = o.mbufs != 0 ? o.mbufs : static_cast<uint32_t>(pcap.frames + 16383);
+  p.data_room = p.mbufs <= 65536 || pcap.longest > 1024
+                    ? RTE_MBUF_DEFAULT_BUF_SIZE
+                    : static_cast<uint16_t>(RTE_PKTMBUF_HEADROOM + (pcap.longest + 63) / 64 * 64);
   const uint64_t pool_mb =
       uint64_t{p.mbufs} * (sizeof(rte_mbuf) + sizeof(dp::PacketMeta) + p.data_room + 64) >> 20;
   const uint64_t ct_mb = uint64_t{conntrack_entries} * dp::Conntrack::kMaxBytesPerConnection >> 20;
-  p.memory_mb = static_cast<uint32_t>(std::max<uint64_t>(o.memory_mb, pool_mb + ct_mb + 160));
+  p.memory_mb = static_cast<uint32_t>(std::max<uint64_t>(o.memory_mb, pool_mb + ct_mb + 128));
   return p;
 }
 
