@@ -254,7 +254,9 @@ int Main(int argc, char** argv) {
           ? dp::CreatePacketPool(plan.mbufs, &error)
           : rte_pktmbuf_pool_create("np_pkts", plan.mbufs, 256, sizeof(dp::PacketMeta),
                                     plan.data_room, static_cast<int>(rte_socket_id()));
-  if (pool == nullptr && error.empty()) error = std::string("mbuf pool: ") + rte_strerror(rte_errno);
+  if (pool == nullptr && error.empty()) {
+    error = std::string("mbuf pool: ") + rte_strerror(rte_errno);
+  }
   std::printf("eal: %u MB; pool: %u mbufs of %u bytes of data\n", plan.memory_mb, plan.mbufs,
               plan.data_room);
   const int rc = pool == nullptr ? Fail(error) : Run(o, *sc, pool, info);

@@ -239,7 +239,8 @@ TEST(CompileScenario, NoServicesNoEntries) {
   const auto s = ParseScenario(kValid);
   ASSERT_TRUE(s.ok()) << s.status();
   ServiceEntries services;
-  ASSERT_TRUE(Compile(*s, {{"pa", 5}, {"pb", 6}, {"up", 0}, {"h", 1}}, 1, 1, nullptr, &services).ok());
+  ASSERT_TRUE(
+      Compile(*s, {{"pa", 5}, {"pb", 6}, {"up", 0}, {"h", 1}}, 1, 1, nullptr, &services).ok());
   EXPECT_TRUE(services.empty());
 }
 

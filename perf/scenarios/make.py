@@ -290,8 +290,8 @@ port pod_a pod default/a {POD_A_MAC}
 
 SVC_FLOWS_TEXT = ("pod A ({a}) sends {flows} UDP flows of 64-byte frames to {services} ClusterIP "
                   "Service(s) (UDP port 80)\n# with 4 endpoints each {where}, conntrack on. After the "
-                  "first replay every packet is established:\n# ct_lookup (hit, the DNAT recorded), "
-                  "svc_lb (pass), nat_rewrite (destination and checksums), ip4_lookup,\n# "
+                  "first replay every packet is established:\n# ct_lookup (hit, the DNAT recorded; "
+                  "svc_lb is skipped), nat_rewrite (destination and checksums),\n# ip4_lookup, "
                   "ip4_forward, {tail}")
 
 
