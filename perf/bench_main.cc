@@ -8,6 +8,8 @@
 #include <rte_lcore.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -16,7 +18,11 @@
 #include <string>
 #include <vector>
 
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+
 #include "dataplane/core/eal.h"
+#include "dataplane/core/packet_meta.h"
 #include "dataplane/core/ports.h"
 #include "dataplane/core/published.h"
 #include "dataplane/core/rcu.h"
@@ -26,6 +32,7 @@
 #include "nodeplane/drop_reason.h"
 #include "dataplane/tables/conntrack.h"
 #include "dataplane/tables/fib.h"
+#include "dataplane/tables/service_table.h"
 #include "perf/scenario/scenario.h"
 
 namespace nodeplane::perf {
@@ -38,7 +45,7 @@ struct Options {
   double duration_s = 5.0;
   double warmup_s = 1.0;
   std::string lcore = "1";
-  uint32_t mbufs = 16383;
+  uint32_t mbufs = 0;  // 0: from the pcap (PoolFor)
   uint32_t memory_mb = 256;
   bool no_huge = false;
   std::string file_prefix;
@@ -53,7 +60,7 @@ void Usage() {
       "  --duration SEC    measured time (default 5)\n"
       "  --warmup SEC      unmeasured time first (default 1)\n"
       "  --lcore N         the one EAL lcore to run on (default 1)\n"
-      "  --mbufs N         mbuf pool size (default 16383)\n"
+      "  --mbufs N         mbuf pool size (default: the pcap's frames + 16383)\n"
       "  --no-huge         do not use hugepages even if reserved\n"
       "  --file-prefix P   EAL --file-prefix (default np-bench-<pid>)\n",
       stderr);
@@ -123,6 +130,38 @@ void PollFor(dp::Worker& w, double seconds) {
   }
 }
 
+// Removes every connection each time `Flushing::every` more packets were received (scenario
+// `conntrack_flush`: one replay of the pcap, whose bursts of 64 line up with the replays), so that
+// every packet of every replay opens a new connection. The clock stops during a flush: the worker
+// goes offline (Conntrack::Flush waits for a grace period on this very thread), the table is
+// emptied, the worker comes back; that time is not part of the measurement.
+struct Flushing {
+  dp::Conntrack* conntrack = nullptr;
+  uint64_t every = 0;
+  uint64_t received = 0;  // since the last flush
+  uint64_t flushes = 0;
+  uint64_t removed = 0;
+};
+
+// Polls for `seconds` of polling time, flushing as above; returns the TSC cycles spent polling.
+uint64_t PollFlushingFor(dp::Worker& w, double seconds, Flushing& f) {
+  const uint64_t budget = static_cast<uint64_t>(seconds * rte_get_tsc_hz());
+  uint64_t polled = 0;
+  uint64_t start = rte_rdtsc();
+  while (polled + (rte_rdtsc() - start) < budget) {
+    f.received += w.PollOnce();
+    if (f.received < f.every) continue;
+    polled += rte_rdtsc() - start;
+    w.Detach();
+    f.removed += f.conntrack->Flush(dp::CtFilter{});
+    ++f.flushes;
+    f.received -= f.every;
+    w.Attach();
+    start = rte_rdtsc();
+  }
+  return polled + (rte_rdtsc() - start);
+}
+
 std::string JsonEscape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -134,23 +173,75 @@ std::string JsonEscape(const std::string& s) {
 
 int Run(const Options& o, const scenario::Scenario& sc, rte_mempool* pool, const dp::EalInfo& info);
 
+// Frames in a pcap file and the longest (0 if unreadable): net_pcap's infinite_rx keeps each in an
+// mbuf of its own.
+struct PcapSize {
+  uint64_t frames = 0;
+  uint32_t longest = 0;
+};
+
+PcapSize PcapFrames(const std::string& path) {
+  PcapSize out;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return out;
+  uint32_t rec[4];  // ts_sec, ts_usec, incl_len, orig_len (native byte order, as make.py writes)
+  if (std::fseek(f, 24, SEEK_SET) == 0) {
+    while (std::fread(rec, sizeof(rec), 1, f) == 1 && std::fseek(f, rec[2], SEEK_CUR) == 0) {
+      ++out.frames;
+      out.longest = std::max(out.longest, rec[2]);
+    }
+  }
+  std::fclose(f);
+  return out;
+}
+
+// The packet pool: the replayed frames (held by net_pcap) plus room for the bursts in flight.
+// Up to 65,536 mbufs they are the daemon's (dp::CreatePacketPool, 2 KiB of data); a larger pool
+// (the million-flow scenarios) has mbufs with just the headroom (where VXLAN headers are
+// prepended) and the longest frame rounded up to a cache line, so that a million of them fit.
+struct PoolPlan {
+  uint32_t mbufs;
+  uint16_t data_room;
+  uint32_t memory_mb;  // EAL memory: the pool, conntrack and the rest (256 MB at least)
+};
+
+PoolPlan PoolFor(const Options& o, PcapSize pcap, uint32_t conntrack_entries) {
+  PoolPlan p;
+  p.mbufs = o.mbufs != 0 ? o.mbufs : static_cast<uint32_t>(pcap.frames + 16383);
+  p.data_room = p.mbufs <= 65536 || pcap.longest > 1024
+                    ? RTE_MBUF_DEFAULT_BUF_SIZE
+                    : static_cast<uint16_t>(RTE_PKTMBUF_HEADROOM + (pcap.longest + 63) / 64 * 64);
+  const uint64_t pool_mb =
+      uint64_t{p.mbufs} * (sizeof(rte_mbuf) + sizeof(dp::PacketMeta) + p.data_room + 64) >> 20;
+  const uint64_t ct_mb = uint64_t{conntrack_entries} * dp::Conntrack::kMaxBytesPerConnection >> 20;
+  p.memory_mb = static_cast<uint32_t>(std::max<uint64_t>(o.memory_mb, pool_mb + ct_mb + 128));
+  return p;
+}
+
+double MsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
 int Main(int argc, char** argv) {
   Options o;
   if (!ParseOptions(argc, argv, &o)) {
     Usage();
     return 2;
   }
+  const auto load_start = std::chrono::steady_clock::now();
   auto sc = scenario::LoadScenario(o.state);
   if (!sc.ok()) return Fail(sc.status().ToString());
+  std::printf("scenario file parsed in %.0f ms\n", MsSince(load_start));
   if (!std::filesystem::exists(o.pcap)) return Fail("no such pcap: " + o.pcap);
   const std::string prefix =
       o.file_prefix.empty() ? "np-bench-" + std::to_string(getpid()) : o.file_prefix;
 
+  const PoolPlan plan = PoolFor(o, PcapFrames(o.pcap), sc->conntrack_entries);
   dp::EalConfig eal{
       .program = "nodeplane-bench",
       .lcores = o.lcore,
       .file_prefix = prefix,
-      .memory_mb = o.memory_mb,
+      .memory_mb = plan.memory_mb,
       .force_no_huge = o.no_huge,
       .extra = {"--no-telemetry", "--log-level=lib.eal:error", "--log-level=pmd.net.*:error"}};
   dp::EalInfo info;
@@ -158,7 +249,16 @@ int Main(int argc, char** argv) {
   if (!dp::StartEal(eal, &info, &error)) return Fail(error);
   const std::string runtime_dir = rte_eal_get_runtime_dir();
 
-  rte_mempool* pool = dp::CreatePacketPool(o.mbufs, &error);
+  rte_mempool* pool =
+      plan.data_room == RTE_MBUF_DEFAULT_BUF_SIZE
+          ? dp::CreatePacketPool(plan.mbufs, &error)
+          : rte_pktmbuf_pool_create("np_pkts", plan.mbufs, 256, sizeof(dp::PacketMeta),
+                                    plan.data_room, static_cast<int>(rte_socket_id()));
+  if (pool == nullptr && error.empty()) {
+    error = std::string("mbuf pool: ") + rte_strerror(rte_errno);
+  }
+  std::printf("eal: %u MB; pool: %u mbufs of %u bytes of data\n", plan.memory_mb, plan.mbufs,
+              plan.data_room);
   const int rc = pool == nullptr ? Fail(error) : Run(o, *sc, pool, info);
   dp::StopEal();
   std::error_code ec;
@@ -183,8 +283,10 @@ int Run(const Options& o, const scenario::Scenario& sc, rte_mempool* pool,
     ids[p.name] = port.port_id;
     added.push_back(port.port_id);
   }
+  const auto compile_start = std::chrono::steady_clock::now();
   std::map<Ip4Prefix, uint32_t> routes;
-  auto spec = scenario::Compile(sc, ids, 1, 1, &routes);
+  scenario::ServiceEntries service_entries;
+  auto spec = scenario::Compile(sc, ids, 1, 1, &routes, &service_entries);
   if (!spec.ok()) return Fail(spec.status().ToString());
   dp::Rcu rcu(1);
   dp::Fib fib;
@@ -199,20 +301,43 @@ int Run(const Options& o, const scenario::Scenario& sc, rte_mempool* pool,
       return Fail(error);
     snap->conntrack = &conntrack;
   }
+  // Services: the daemon's long-lived table, filled once (no ClientIP affinity table: the
+  // scenarios' Services have no affinity).
+  dp::ServiceTable services;
+  if (!service_entries.empty()) {
+    const auto capacity = static_cast<uint32_t>(std::max<size_t>(64, service_entries.size()));
+    if (!services.Init(capacity, rcu.qsbr(), &error)) return Fail(error);
+    for (const auto& [key, entry] : service_entries) {
+      if (!services.Set(key, entry, &error)) return Fail(error);
+    }
+    snap->services = &services;
+  }
   dp::Published<dp::Snapshot> published(rcu);
   published.Publish(std::move(snap));
   for (const auto& [p, slot] : routes) {
     if (!fib.Add(p, slot, &error)) return Fail(error);
   }
+  std::printf("state compiled, tables built and published in %.0f ms\n", MsSince(compile_start));
   dp::Worker worker(0, rcu, published, dp::IdlePolicy{});
   worker.Attach();
 
-  PollFor(worker, o.warmup_s);
+  Flushing flushing{.conntrack = &conntrack, .every = sc.conntrack_flush};
+  if (flushing.every != 0) {
+    PollFlushingFor(worker, o.warmup_s, flushing);
+  } else {
+    PollFor(worker, o.warmup_s);
+  }
   const dp::WorkerCounters before = worker.counters();
+  const uint64_t flushes_before = flushing.flushes, removed_before = flushing.removed;
   for (uint16_t id : added) rte_eth_stats_reset(id);
-  const uint64_t t0 = rte_rdtsc();
-  PollFor(worker, o.duration_s);
-  const uint64_t cycles = rte_rdtsc() - t0;
+  uint64_t cycles = 0;
+  if (flushing.every != 0) {
+    cycles = PollFlushingFor(worker, o.duration_s, flushing);
+  } else {
+    const uint64_t t0 = rte_rdtsc();
+    PollFor(worker, o.duration_s);
+    cycles = rte_rdtsc() - t0;
+  }
   const dp::WorkerCounters after = worker.counters();
   worker.Detach();
 
@@ -246,13 +371,22 @@ int Run(const Options& o, const scenario::Scenario& sc, rte_mempool* pool,
   }
 
   std::printf("scenario %s: %s\n", o.name.c_str(), sc.description.c_str());
-  std::printf("eal: lcore %s, %s, pool %u mbufs\n", o.lcore.c_str(),
-              info.hugepages ? "hugepages" : "no hugepages (--no-huge)", o.mbufs);
+  std::printf("eal: lcore %s, %s\n", o.lcore.c_str(),
+              info.hugepages ? "hugepages" : "no hugepages (--no-huge)");
   std::printf("measured %.2f s after %.2f s warm-up, TSC %.3f GHz\n", seconds, o.warmup_s,
               hz / 1e9);
   if (sc.conntrack_entries != 0) {
     std::printf("conntrack: %u connections in a table of %u\n", conntrack.connections(),
                 conntrack.capacity());
+  }
+  if (!service_entries.empty()) std::printf("services: %zu service table keys\n", services.size());
+  if (flushing.every != 0) {
+    const uint64_t n = flushing.flushes - flushes_before;
+    const uint64_t removed = flushing.removed - removed_before;
+    std::printf("conntrack flushed every %" PRIu64 " packets: %" PRIu64 " flushes removed %" PRIu64
+                " connections (%.1f per flush), outside the measured time\n",
+                flushing.every, n, removed,
+                n ? static_cast<double>(removed) / static_cast<double>(n) : 0.0);
   }
   std::printf("packets: rx %" PRIu64 ", tx %" PRIu64 ", dropped %" PRIu64 "\n", rx, tx, dropped);
   std::printf("%s", drops_text.c_str());

@@ -11,9 +11,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/compile/fib_plan.h"
+#include "control/compile/service_compile.h"
 #include "control/compile/snapshot_compiler.h"
 #include "control/model/from_proto.h"
 #include "control/model/network_policy_from_proto.h"
+#include "control/model/service_from_proto.h"
 #include "nodeplane/counter.h"
 #include "nodeplane/drop_reason.h"
 
@@ -61,6 +63,35 @@ size_t MatchingBrace(const std::string& text, size_t open) {
     if (c == '}' && --depth == 0) return i;
   }
   return std::string::npos;
+}
+
+// The state's Services and EndpointSlices, validated as one SyncState request would be.
+absl::Status AddServices(const v1::State& proto, ctl::DesiredState* state) {
+  if (proto.services_size() == 0 && proto.endpoint_slices_size() == 0) return absl::OkStatus();
+  auto services = ctl::ServicesFromProto(proto.services(), "state.services", ctl::NodePortRange{});
+  if (!services.ok()) return services.status();
+  auto slices = ctl::EndpointSlicesFromProto(proto.endpoint_slices(), "state.endpoint_slices");
+  if (!slices.ok()) return slices.status();
+  auto svc_state =
+      ctl::ApplyServiceChange(ctl::ServiceState{}, true, std::move(*services), {},
+                              std::move(*slices), {}, "state.services", "state.endpoint_slices");
+  if (!svc_state.ok()) return svc_state.status();
+  state->services = std::make_shared<const ctl::ServiceState>(std::move(*svc_state));
+  return absl::OkStatus();
+}
+
+// Every proxied Service's entries, ids from 1 in key order (as a fresh daemon numbers them).
+ServiceEntries CompileServices(const ctl::DesiredState& state) {
+  ServiceEntries out;
+  if (!state.services) return out;
+  const ctl::NodeModel* node = state.node ? &*state.node : nullptr;
+  uint32_t id = 1;
+  for (const auto& [key, svc] : state.services->services) {
+    ctl::CompiledService c =
+        ctl::CompileService(svc, state.services->SlicesOf(key), node, state.pods, id++);
+    out.merge(c.entries);
+  }
+  return out;
 }
 
 absl::StatusOr<uint64_t> Count(const std::string& word, int line) {
@@ -158,6 +189,13 @@ absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
         return LineError(line_no, "conntrack: entries must be between 64 and 2^30");
       }
       s.conntrack_entries = static_cast<uint32_t>(*n);
+    } else if (key == "conntrack_flush" && args.size() == 1) {
+      auto n = Count(args[0], line_no);
+      if (!n.ok()) return n.status();
+      if (*n == 0 || *n % 64 != 0) {
+        return LineError(line_no, "conntrack_flush: packets must be a positive multiple of 64");
+      }
+      s.conntrack_flush = *n;
     } else if (key == "input" && args.size() == 1) {
       s.input = args[0];
     } else if (key == "expect" && args.size() == 1) {
@@ -177,6 +215,9 @@ absl::StatusOr<Scenario> ParseScenario(const std::string& text) {
     }
   }
   if (!have_state) return absl::InvalidArgumentError("no state { ... } block");
+  if (s.conntrack_flush != 0 && s.conntrack_entries == 0) {
+    return absl::InvalidArgumentError("conntrack_flush without a conntrack table");
+  }
   if (s.input.empty()) return absl::InvalidArgumentError("no input port");
   if (s.Port(s.input) == nullptr)
     return absl::InvalidArgumentError("input port not declared: " + s.input);
@@ -198,7 +239,8 @@ absl::StatusOr<Scenario> LoadScenario(const std::string& path) {
 }
 
 absl::StatusOr<dp::SnapshotSpec> Compile(const Scenario& s, const PortIds& ids, uint16_t workers,
-                                         uint64_t generation, std::map<Ip4Prefix, uint32_t>* routes) {
+                                         uint64_t generation, std::map<Ip4Prefix, uint32_t>* routes,
+                                         ServiceEntries* services) {
   ctl::DesiredState state;
   if (s.state.has_node()) {
     auto node = ctl::NodeFromProto(s.state.node(), "state.node");
@@ -229,6 +271,7 @@ absl::StatusOr<dp::SnapshotSpec> Compile(const Scenario& s, const PortIds& ids, 
     if (!p.ok()) return p.status();
     state.network_policies[p->key] = *p;
   }
+  if (absl::Status st = AddServices(s.state, &state); !st.ok()) return st;
   ctl::RuntimePorts rt;
   rt.worker_count = workers;
   for (const PortDecl& p : s.ports) {
@@ -257,6 +300,7 @@ absl::StatusOr<dp::SnapshotSpec> Compile(const Scenario& s, const PortIds& ids, 
   uint32_t next = 1;
   for (const auto& [name, n] : state.remote_nodes) slots[name] = next++;
   if (routes) *routes = ctl::WantedRoutes(state.remote_nodes, slots);
+  if (services) *services = CompileServices(state);
   dp::SnapshotSpec spec = ctl::CompileSnapshot(state, rt, generation, s.neighbors, slots);
   spec.policy_generation = 1;
   return spec;

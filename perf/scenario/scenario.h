@@ -11,6 +11,10 @@
 //   count <metric_name> <count>               expected event counters (pcap tests)
 //   conntrack <entries>                       track connections in a table of that size
 //                                             (dataplane/tables/conntrack.h); absent: no table
+//   conntrack_flush <packets>                 nodeplane-bench: remove every connection after
+//                                             each <packets> received (a multiple of 64, the
+//                                             worker's burst: the pcap's frame count, so each
+//                                             replay opens its connections anew); needs conntrack
 //   state {                                   a nodeplane.v1.State in protobuf text format,
 //     node { ... } pods { ... }               up to the matching closing brace
 //   }
@@ -24,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "control/model/desired_state.h"
 #include "dataplane/core/snapshot_spec.h"
+#include "dataplane/tables/service_entry_spec.h"
 #include "nodeplane/addr.h"
 #include "nodeplane/v1/nodeplane.pb.h"
 
@@ -46,6 +51,7 @@ struct Scenario {
   std::map<std::string, uint64_t> counters;  // CounterName → count
   std::map<Ip4, Mac> neighbors;               // neighbor <ip> <mac>
   uint32_t conntrack_entries = 0;              // conntrack <entries>; 0: no conntrack table
+  uint64_t conntrack_flush = 0;                // conntrack_flush <packets>; 0: never
 
   const PortDecl* Port(const std::string& name) const;
 };
@@ -56,10 +62,16 @@ absl::StatusOr<Scenario> LoadScenario(const std::string& path);
 // DPDK port ids of the scenario's ports, by name (assigned when the ports are created).
 using PortIds = std::map<std::string, uint16_t>;
 
+// The service table's entries (dataplane/tables/service_table.h), by key.
+using ServiceEntries = std::map<dp::ServiceTableKey, dp::ServiceEntrySpec>;
+
 // Validates the state exactly as the daemon does (control/model: from_proto + DesiredState::Check),
-// attaches each pod port to its pod and compiles the SnapshotSpec (control/compile).
+// attaches each pod port to its pod and compiles the SnapshotSpec (control/compile). `services`
+// (optional) receives the state's Services compiled as the daemon installs them
+// (control/compile/service_compile.h); a scenario without Services gives none.
 absl::StatusOr<dp::SnapshotSpec> Compile(const Scenario& s, const PortIds& ids, uint16_t workers,
                                          uint64_t generation,
-                                         std::map<Ip4Prefix, uint32_t>* routes = nullptr);
+                                         std::map<Ip4Prefix, uint32_t>* routes = nullptr,
+                                         ServiceEntries* services = nullptr);
 
 }  // namespace nodeplane::scenario

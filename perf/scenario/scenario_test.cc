@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+
 #include <ostream>
 #include <string>
 
@@ -94,6 +96,32 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"StateNotAState", "node {", "nod {", "not a valid nodeplane.v1.State"}),
     [](const ::testing::TestParamInfo<Bad>& info) { return info.param.name; });
 
+TEST(ParseScenario, ConntrackFlushEveryReplay) {
+  std::string text = kValid;
+  text.replace(text.find("input pa\n"), 9, "input pa\nconntrack 4096\nconntrack_flush 128\n");
+  const auto s = ParseScenario(text);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->conntrack_entries, 4096u);
+  EXPECT_EQ(s->conntrack_flush, 128u);
+  EXPECT_EQ(ParseScenario(kValid)->conntrack_flush, 0u) << "absent: never";
+}
+
+TEST(ParseScenario, ConntrackFlushNeedsATableAndWholeBursts) {
+  std::string no_table = kValid;
+  no_table.replace(no_table.find("input pa\n"), 9, "input pa\nconntrack_flush 128\n");
+  auto s = ParseScenario(no_table);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.status().message()).find("without a conntrack table"), std::string::npos)
+      << s.status();
+  std::string partial = kValid;
+  partial.replace(partial.find("input pa\n"), 9, "input pa\nconntrack 4096\nconntrack_flush 100\n");
+  s = ParseScenario(partial);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.status().message()).find("line 9: conntrack_flush: packets must be"),
+            std::string::npos)
+      << s.status();
+}
+
 TEST(ParseScenario, NoStateIsRefused) {
   const std::string text = kValid;
   const auto s = ParseScenario(text.substr(0, text.find("state {")));
@@ -147,6 +175,73 @@ TEST(CompileScenario, PodPortForAPodNotInTheStateIsRefused) {
   ASSERT_TRUE(s.ok()) << s.status();
   const auto spec = Compile(*s, {{"pa", 5}, {"pb", 6}, {"up", 0}, {"h", 1}}, 1, 1);
   EXPECT_EQ(spec.status().code(), absl::StatusCode::kFailedPrecondition) << spec.status();
+}
+
+// A ClusterIP Service with one endpoint on this node and one on another: the entry svc_lb reads
+// sends to both, and knows which one is local.
+const char* kWithService = R"(port pa pod default/a 02:00:0a:f4:01:02
+input pa
+state {
+  node { name: "n" addresses: "192.168.1.10/24" pod_cidrs: "10.244.1.0/24" }
+  pods { key { namespace: "default" name: "a" } ips: "10.244.1.2" node_name: "n" }
+  remote_nodes { name: "m" underlay_address: "192.168.1.20" pod_cidrs: "10.244.2.0/24" }
+  services { key { namespace: "default" name: "web" } type: CLUSTER_IP cluster_ips: "10.96.0.10"
+             ports { protocol: UDP port: 80 target_port_number: 8080 } }
+  endpoint_slices { key { namespace: "default" name: "web-1" } service_name: "web"
+                    address_type: "IPv4" ports { protocol: UDP port: 8080 }
+                    endpoints { addresses: "10.244.1.2" node_name: "n"
+                                conditions { ready: true serving: true } }
+                    endpoints { addresses: "10.244.2.7" node_name: "m"
+                                conditions { ready: true serving: true } } }
+}
+)";
+
+TEST(CompileScenario, ServicesCompileToServiceTableEntries) {
+  const auto s = ParseScenario(kWithService);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ServiceEntries services;
+  const auto spec = Compile(*s, {{"pa", 5}}, 1, 1, nullptr, &services);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_EQ(services.size(), 1u);
+  const auto& [key, entry] = *services.begin();
+  EXPECT_EQ(key.ip_be, Ip4::Parse("10.96.0.10")->be);
+  EXPECT_EQ(key.port_be, htons(80));
+  EXPECT_EQ(key.proto, 17);
+  EXPECT_EQ(entry.kind, dp::ServiceAddressKind::kClusterIp);
+  EXPECT_TRUE(entry.has_any_endpoint);
+  ASSERT_EQ(entry.backends.size(), 2u);
+  int local = 0;
+  for (const auto& b : entry.backends) {
+    EXPECT_EQ(b.port_be, htons(8080));
+    if (b.local) {
+      ++local;
+      EXPECT_EQ(b.ip_be, Ip4::Parse("10.244.1.2")->be);
+    }
+  }
+  EXPECT_EQ(local, 1);
+  EXPECT_FALSE(entry.cluster_table.empty());
+}
+
+TEST(CompileScenario, InvalidServiceIsRefusedWithItsField) {
+  std::string text = kWithService;
+  text.replace(text.find("port: 80 "), 9, "port: 0 ");
+  const auto s = ParseScenario(text);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ServiceEntries services;
+  const auto spec = Compile(*s, {{"pa", 5}}, 1, 1, nullptr, &services);
+  EXPECT_EQ(spec.status().code(), absl::StatusCode::kInvalidArgument) << spec.status();
+  EXPECT_NE(std::string(spec.status().message()).find("state.services[0].ports[0].port"),
+            std::string::npos)
+      << spec.status();
+}
+
+TEST(CompileScenario, NoServicesNoEntries) {
+  const auto s = ParseScenario(kValid);
+  ASSERT_TRUE(s.ok()) << s.status();
+  ServiceEntries services;
+  ASSERT_TRUE(
+      Compile(*s, {{"pa", 5}, {"pb", 6}, {"up", 0}, {"h", 1}}, 1, 1, nullptr, &services).ok());
+  EXPECT_TRUE(services.empty());
 }
 
 }  // namespace
