@@ -15,6 +15,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
 SKIP = 77
 failures = []
 
@@ -79,13 +80,26 @@ def test_flows(d):
           "without a neighbour line the VTEP MAC is the next hop; node vxlan settings are used")
 
 
+def test_encap_alone(d):
+    # The encap scenario has no Service: the peer encapsulates without conntrack.
+    with open(os.path.join(REPO, "perf", "scenarios", "encap", "scenario.txt")) as f:
+        setup = ovs.service_setup(write(d, "encap.txt", f.read()))
+    group, br_int, _ = ovs.flows(setup)
+    check(group is None and not any("ct(" in f for f in br_int),
+          "without a Service: no group and no conntrack")
+    check(br_int[0] == "table=0,priority=10,in_port=pod0,ip,actions=goto_table:2" and
+          any("nw_dst=10.244.2.0/24" in f and "192.168.1.20->tun_dst" in f for f in br_int),
+          "without a Service: the pod's packets go straight to the encap table")
+
+
 def test_errors(d):
-    no_svc = traffic.SCENARIO.split("  services {")[0] + "}\n"
+    no_remote = traffic.SCENARIO.replace(traffic.SCENARIO[
+        traffic.SCENARIO.index("  remote_nodes {"):traffic.SCENARIO.index("  services {")], "")
     try:
-        ovs.service_setup(write(d, "no-svc.txt", no_svc))
-        check(False, "a scenario without a Service is refused")
+        ovs.service_setup(write(d, "no-remote.txt", no_remote))
+        check(False, "a scenario without a remote node is refused")
     except SystemExit as e:
-        check("no ClusterIP Service" in str(e), f"a scenario without a Service is refused: {e}")
+        check("no remote node" in str(e), f"a scenario without a remote node is refused: {e}")
 
 
 def run_check():
@@ -122,6 +136,7 @@ def main():
     else:
         with tempfile.TemporaryDirectory() as d:
             test_flows(d)
+            test_encap_alone(d)
             test_errors(d)
     print(f"{len(failures)} failed" if failures else "all passed")
     return 1 if failures else 0
