@@ -25,11 +25,13 @@ inline uint16_t Ip4HeaderSum(const void* header, uint32_t hlen) noexcept {
   };
   uint64_t sum = word(0) + word(4) + word(8) + word(12) + word(16);
   for (uint32_t at = 20; at < hlen; at += 4) sum += word(at);
-  sum = (sum & 0xffffffff) + (sum >> 32);
-  sum = (sum & 0xffff) + (sum >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(sum);
+  // Fold 64 → 32 → 16 bits, each time adding the carry back in (one's-complement addition).
+  const uint32_t high = static_cast<uint32_t>(sum >> 32);
+  uint32_t s32 = static_cast<uint32_t>(sum) + high;
+  s32 += s32 < high ? 1u : 0u;
+  uint32_t s16 = (s32 & 0xffff) + (s32 >> 16);
+  s16 = (s16 & 0xffff) + (s16 >> 16);
+  return static_cast<uint16_t>(s16);
 }
 
 // Validates the IPv4 header at `l3_offset` of `pkt` (header in the first segment). `l3_end` is the

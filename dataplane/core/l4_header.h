@@ -21,8 +21,8 @@ namespace nodeplane::dp {
 // meta.l3_offset (already validated by core/ip4_header.h). Ports are network order. ICMP echo
 // request/reply carry their identifier in both ports (how conntrack tells echo flows apart) and the
 // ICMP type in tcp_flags' place is not recorded; other ICMP messages get ports 0.
-inline void FillL4(const rte_mbuf* pkt, PacketMeta& m) noexcept {
-  const auto* ip = rte_pktmbuf_mtod_offset(pkt, const rte_ipv4_hdr*, m.l3_offset);
+// `ip` is that header and `l3_avail` the bytes from it to the end of the first segment.
+inline void FillL4(const rte_ipv4_hdr* ip, uint32_t l3_avail, PacketMeta& m) noexcept {
   const uint16_t ihl = static_cast<uint16_t>((ip->version_ihl & 0xf) * 4);
   m.l4_proto = ip->next_proto_id;
   m.l4_offset = static_cast<uint16_t>(m.l3_offset + ihl);
@@ -33,10 +33,10 @@ inline void FillL4(const rte_mbuf* pkt, PacketMeta& m) noexcept {
     m.l4 = L4Status::kFragment;
     return;
   }
-  const uint32_t l3_end = m.l3_offset + rte_be_to_cpu_16(ip->total_length);
-  const uint32_t avail_end = rte_pktmbuf_data_len(pkt) < l3_end ? rte_pktmbuf_data_len(pkt) : l3_end;
-  const uint32_t l4_len = avail_end > m.l4_offset ? avail_end - m.l4_offset : 0;
-  const uint8_t* l4 = rte_pktmbuf_mtod_offset(pkt, const uint8_t*, m.l4_offset);
+  const uint32_t total = rte_be_to_cpu_16(ip->total_length);
+  const uint32_t l3_len = l3_avail < total ? l3_avail : total;
+  const uint32_t l4_len = l3_len > ihl ? l3_len - ihl : 0;
+  const uint8_t* l4 = reinterpret_cast<const uint8_t*>(ip) + ihl;
   uint16_t ports[2];
   switch (m.l4_proto) {
     case IPPROTO_TCP:
@@ -70,6 +70,12 @@ inline void FillL4(const rte_mbuf* pkt, PacketMeta& m) noexcept {
       return;
   }
   m.l4 = L4Status::kTruncated;
+}
+
+// The same for the IPv4 header at meta.l3_offset of `pkt`.
+inline void FillL4(const rte_mbuf* pkt, PacketMeta& m) noexcept {
+  FillL4(rte_pktmbuf_mtod_offset(pkt, const rte_ipv4_hdr*, m.l3_offset),
+         rte_pktmbuf_data_len(pkt) - m.l3_offset, m);
 }
 
 }  // namespace nodeplane::dp

@@ -42,7 +42,7 @@ inline Edge ParseIp4(rte_mbuf* pkt, PacketMeta& m) noexcept {
   m.cls = PacketClass::kIp4;
   m.src_ip = ip->src_addr;
   m.dst_ip = ip->dst_addr;
-  FillL4(pkt, m);
+  FillL4(ip, rte_pktmbuf_data_len(pkt) - kEthLen, m);
   return Edge::kNext;
 }
 
@@ -56,7 +56,7 @@ constexpr PacketMeta kFreshMeta = [] {
 static_assert(PacketClass{} == PacketClass::kOther && DropReason{} == DropReason::kUnspecified &&
               L4Status{} == L4Status::kNone && CtState{} == CtState::kNone && kNoRemote == 0);
 
-inline Edge ParseOne(const Snapshot& snap, rte_mbuf* pkt) noexcept {
+inline Edge ParseOne(const Snapshot& snap, rte_mbuf* pkt, uint8_t& has) noexcept {
   PacketMeta& m = Meta(pkt);
   m = kFreshMeta;
   m.in_port = pkt->port;
@@ -73,11 +73,13 @@ inline Edge ParseOne(const Snapshot& snap, rte_mbuf* pkt) noexcept {
       return ParseIp4(pkt, m);
     case RTE_BE16(RTE_ETHER_TYPE_ARP):
       m.cls = PacketClass::kArp;
+      has |= kHasArp;
       return Edge::kNext;
     default:
       // Pods speak IPv4 and ARP here; anything else between host and uplink is the host's.
       if (port.kind == PortKind::kPod) return Drop(m, DropReason::kEthertypeUnsupported);
       m.punt = true;
+      has |= kHasPunt;
       return Edge::kNext;
   }
 }
@@ -89,12 +91,12 @@ void EthParseStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
     rte_prefetch0(rte_pktmbuf_mtod(b.pkts[i], void*));
   }
   uint8_t has = 0;
-  for (uint16_t i = 0; i < b.n; ++i) {
-    if (i + kPrefetchAhead < b.n) rte_prefetch0(rte_pktmbuf_mtod(b.pkts[i + kPrefetchAhead], void*));
-    out.edge[i] = ParseOne(ctx.snap, b.pkts[i]);
-    const PacketMeta& m = Meta(b.pkts[i]);
-    has |= static_cast<uint8_t>((m.cls == PacketClass::kArp ? kHasArp : 0) | (m.punt ? kHasPunt : 0));
+  uint16_t i = 0;
+  for (; i + kPrefetchAhead < b.n; ++i) {
+    rte_prefetch0(rte_pktmbuf_mtod(b.pkts[i + kPrefetchAhead], void*));
+    out.edge[i] = ParseOne(ctx.snap, b.pkts[i], has);
   }
+  for (; i < b.n; ++i) out.edge[i] = ParseOne(ctx.snap, b.pkts[i], has);
   ctx.burst_has = has;
 }
 

@@ -31,15 +31,15 @@ inline Verdict Drop(PacketMeta& m, DropReason r) noexcept {
 inline Verdict Classify(const Snapshot& snap, rte_mbuf* pkt, PacketMeta& m, uint16_t* inner,
                         uint16_t* inner_len, uint32_t* inner_src) noexcept {
   if (m.cls != PacketClass::kIp4 || m.punt || m.in_port != snap.uplink_port) return Verdict::kPass;
+  // eth_parse read the outer UDP header: kPorts means a first (or only) fragment whose whole UDP
+  // header is inside both the IPv4 total length and the segment.
+  if (m.l4_proto != IPPROTO_UDP || m.l4 != L4Status::kPorts) return Verdict::kPass;
+  if (m.dst_port != snap.overlay.udp_port) return Verdict::kPass;
   const auto* ip = rte_pktmbuf_mtod_offset(pkt, const rte_ipv4_hdr*, m.l3_offset);
-  if (ip->next_proto_id != IPPROTO_UDP) return Verdict::kPass;
-  if ((ip->fragment_offset & RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)) != 0) return Verdict::kPass;
-  const uint16_t ihl = static_cast<uint16_t>((ip->version_ihl & 0xf) * 4);
+  const uint16_t ihl = static_cast<uint16_t>(m.l4_offset - m.l3_offset);
   const uint16_t ip_total = rte_be_to_cpu_16(ip->total_length);
-  const uint16_t l4 = static_cast<uint16_t>(m.l3_offset + ihl);
-  if (ip_total < ihl + kUdpLen || rte_pktmbuf_data_len(pkt) < l4 + kUdpLen) return Verdict::kPass;
-  const auto* udp = rte_pktmbuf_mtod_offset(pkt, const rte_udp_hdr*, l4);
-  if (udp->dst_port != snap.overlay.udp_port) return Verdict::kPass;
+  const uint16_t l4 = m.l4_offset;
+  const auto* udp = reinterpret_cast<const rte_udp_hdr*>(reinterpret_cast<const uint8_t*>(ip) + ihl);
   if (m.dst_ip != snap.overlay.vtep_ip) {
     // Another address of this node (or a pod) on the VXLAN port is not the overlay: theirs.
     if (snap.routes.Lookup(m.dst_ip) != LocalRouteTable::kMiss) return Verdict::kPass;
@@ -84,7 +84,7 @@ inline void Strip(rte_mbuf* pkt, PacketMeta& m, uint16_t inner, uint16_t inner_l
   m.src_ip = ip->src_addr;
   m.dst_ip = ip->dst_addr;
   m.from_overlay = true;
-  FillL4(pkt, m);
+  FillL4(ip, rte_pktmbuf_data_len(pkt) - kEthLen, m);
 }
 
 }  // namespace
