@@ -99,11 +99,44 @@ bool IncrementalPolicyCompiler::PeerMatches(uint32_t id, const std::string& ns,
 std::vector<uint32_t> IncrementalPolicyCompiler::ClassPeers(const ClassKey& key) {
   ++stats_.classes_evaluated;
   const Labels& ns_labels = NamespaceLabels(key.first);
+  // Answers per selector for the namespace's labels and for the pods' labels: -1 unknown.
+  ns_answers_.assign(selectors_.size(), -1);
+  pod_answers_.assign(selectors_.size(), -1);
+  auto matches = [&](std::vector<int8_t>& answers, uint32_t sel, const Labels& labels) {
+    int8_t& known = answers[sel];
+    if (known < 0) known = selectors_[sel].selector->Matches(labels) ? 1 : 0;
+    return known == 1;
+  };
   std::vector<uint32_t> out;
   for (uint32_t id : selector_peers_) {
-    if (PeerMatches(id, key.first, ns_labels, key.second)) out.push_back(id);
+    ++stats_.peer_evaluations;
+    const Peer& p = peers_[id];
+    if (p.ns_sel == UINT32_MAX) {
+      if (p.policy->ns != key.first) continue;
+    } else if (!matches(ns_answers_, p.ns_sel, ns_labels)) {
+      continue;
+    }
+    if (p.pod_sel != UINT32_MAX && !matches(pod_answers_, p.pod_sel, key.second)) continue;
+    out.push_back(id);
   }
   return out;
+}
+
+uint32_t IncrementalPolicyCompiler::AcquireSelector(const LabelSelector& selector) {
+  if (auto it = selector_ids_.find(selector); it != selector_ids_.end()) {
+    ++selectors_[it->second].refs;
+    return it->second;
+  }
+  const uint32_t id = Allocate(selectors_, free_selectors_);
+  selectors_[id] = SelectorInfo{&selector_ids_.emplace(selector, id).first->first, 1};
+  return id;
+}
+
+void IncrementalPolicyCompiler::ReleaseSelector(uint32_t id) {
+  if (id == UINT32_MAX || --selectors_[id].refs > 0) return;
+  selector_ids_.erase(*selectors_[id].selector);
+  selectors_[id] = SelectorInfo{};
+  free_selectors_.push_back(id);
 }
 
 void IncrementalPolicyCompiler::JoinClass(const PodKey& pod, const Labels& labels) {
@@ -188,6 +221,8 @@ void IncrementalPolicyCompiler::RemovePeer(uint32_t id) {
     block_peers_.erase(id);
   } else {
     selector_peers_.erase(id);
+    ReleaseSelector(peers_[id].pod_sel);
+    ReleaseSelector(peers_[id].ns_sel);
     for (auto& [ckey, cls] : classes_) {
       auto pos = std::lower_bound(cls.peers.begin(), cls.peers.end(), id);
       if (pos == cls.peers.end() || *pos != id) continue;
@@ -209,6 +244,8 @@ uint32_t IncrementalPolicyCompiler::AddPeer(const PolicyPeer& peer, const Policy
     return id;
   }
   selector_peers_.insert(id);
+  if (peer.pod_selector) peers_[id].pod_sel = AcquireSelector(*peer.pod_selector);
+  if (peer.namespace_selector) peers_[id].ns_sel = AcquireSelector(*peer.namespace_selector);
   for (auto& [ckey, cls] : classes_) {
     if (!PeerMatches(id, ckey.first, NamespaceLabels(ckey.first), ckey.second)) continue;
     cls.peers.insert(std::lower_bound(cls.peers.begin(), cls.peers.end(), id), id);

@@ -59,6 +59,12 @@ class IncrementalPolicyCompiler {
   struct Peer {
     const PolicyPeer* peer = nullptr;  // into policies_; nullptr: free
     const PolicyKey* policy = nullptr;
+    uint32_t pod_sel = UINT32_MAX;  // interned selectors (selectors_); UINT32_MAX: not given
+    uint32_t ns_sel = UINT32_MAX;
+  };
+  struct SelectorInfo {
+    const LabelSelector* selector = nullptr;  // nullptr: free
+    uint32_t refs = 0;
   };
   struct PolicyEntry {
     NetworkPolicyModel model;
@@ -109,6 +115,8 @@ class IncrementalPolicyCompiler {
   void ReplacePolicy(std::map<PolicyKey, PolicyEntry>::iterator it, const NetworkPolicyModel& model);
   void RemovePeer(uint32_t id);
   uint32_t AddPeer(const PolicyPeer& peer, const PolicyKey& policy);
+  uint32_t AcquireSelector(const LabelSelector& selector);
+  void ReleaseSelector(uint32_t id);
   void UpdatePods(const DesiredState& s);
   void RecomputeDirty();
   void RecomputeNodeAndRanges();
@@ -144,6 +152,12 @@ class IncrementalPolicyCompiler {
   std::vector<uint32_t> free_peers_;
   std::vector<uint32_t> freed_peers_;  // free once this update is done
   std::set<uint32_t> selector_peers_;
+  // Distinct selectors (many peers share one): a class meets each once.
+  std::map<LabelSelector, uint32_t> selector_ids_;
+  std::vector<SelectorInfo> selectors_;
+  std::vector<uint32_t> free_selectors_;
+  std::vector<int8_t> ns_answers_;   // per selector while a class is evaluated
+  std::vector<int8_t> pod_answers_;
   std::set<uint32_t> block_peers_;
   bool blocks_changed_ = false;
 
