@@ -1,6 +1,7 @@
 #include "control/compile/policy_incremental.h"
 
 #include <algorithm>
+#include <compare>
 
 #include "control/compile/policy_compile.h"
 
@@ -346,7 +347,11 @@ void IncrementalPolicyCompiler::UpdatePods(const DesiredState& s) {
   auto a = pods_.begin();
   auto b = s.pods.begin();
   while (a != pods_.end() || b != s.pods.end()) {
-    if (b == s.pods.end() || (a != pods_.end() && a->first < b->first)) {
+    // One three-way comparison of the keys per step: this walk visits every pod.
+    const auto order = a == pods_.end()    ? std::strong_ordering::greater
+                       : b == s.pods.end() ? std::strong_ordering::less
+                                           : a->first <=> b->first;
+    if (order < 0) {
       PodEntry& e = a->second;
       for (uint32_t id : e.identities) ReleaseIdentity(id);
       if (e.ingress_set != dp::kNoPolicySet) ReleaseSet(e.ingress_set);
@@ -358,7 +363,7 @@ void IncrementalPolicyCompiler::UpdatePods(const DesiredState& s) {
     }
     const PodModel& pod = b->second;
     const bool local = IsLocalPod(s, pod);
-    if (a == pods_.end() || b->first < a->first) {
+    if (order > 0) {
       PodEntry e{pod, local, PortsClass(policy::PortsKeyOf(pod.ports)), {}, {}, {}};
       JoinClass(b->first, pod.labels);
       for (const Ip4& ip : pod.ips) pod_ips_.insert(ip.be);
@@ -675,6 +680,13 @@ dp::PolicySpec IncrementalPolicyCompiler::Emit() const {
   size_t n = sets_.size();
   while (n > 0 && sets_[n - 1].key == nullptr) --n;
   spec.sets.resize(n);
+  size_t rows = 0;
+  for (size_t s = 0; s < n; ++s) {
+    for (const auto& [identity, lists] : sets_[s].rows) {
+      for (const auto& list : lists) rows += list.empty() ? 0 : 1;
+    }
+  }
+  spec.allows.reserve(rows);
   for (size_t s = 0; s < n; ++s) {
     if (sets_[s].key == nullptr) continue;  // free: no pod refers to it
     spec.sets[s] = sets_[s].any_peer;

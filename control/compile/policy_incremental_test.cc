@@ -105,8 +105,11 @@ class RandomCluster {
       case 5: {
         PodModel* p = AnyPod(s);
         if (p == nullptr) break;
-        p->ips = {FreeIp(s)};
-        return "address of " + p->key.ToString();
+        // Mostly one address; sometimes none yet, sometimes two.
+        const int n = Int(0, 5) == 0 ? Int(0, 1) * 2 : 1;
+        p->ips.clear();
+        for (int i = 0; i < n; ++i) p->ips.push_back(FreeIp(s));
+        return "addresses of " + p->key.ToString();
       }
       case 6: {
         const std::string ns = Pick({"x", "y", "z", "w"});
@@ -172,7 +175,9 @@ class RandomCluster {
       const Ip4 ip = Ip4::FromHost((10u << 24) | (static_cast<uint32_t>(Int(0, 2)) << 8) |
                                    static_cast<uint32_t>(Int(1, 10)));
       bool used = false;
-      for (const auto& [k, p] : s.pods) used = used || p.ips.front() == ip;
+      for (const auto& [k, p] : s.pods) {
+        used = used || std::find(p.ips.begin(), p.ips.end(), ip) != p.ips.end();
+      }
       if (!used) return ip;
     }
   }
@@ -181,7 +186,7 @@ class RandomCluster {
     return &std::next(s.pods.begin(), Int(0, static_cast<int>(s.pods.size()) - 1))->second;
   }
   void AddPod(DesiredState& s) {
-    if (s.pods.size() >= 20) return;  // 30 addresses: always a free one
+    if (s.pods.size() >= 12) return;  // 30 addresses, at most two a pod: always a free one
     PodModel p;
     p.key = {Pick({"x", "y", "z", "w"}), "p" + std::to_string(next_pod_++)};
     p.ips = {FreeIp(s)};
