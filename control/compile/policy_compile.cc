@@ -347,6 +347,7 @@ bool IsLocalPod(const DesiredState& state, const PodModel& pod) {
 dp::PolicySpec CompilePolicy(const DesiredState& state) { return Compiler(state).Run(); }
 
 dp::PolicySpec CompilePolicy(const DesiredState& state, PolicyCompileCache* cache) {
+  if (cache == nullptr) return CompilePolicy(state);
   return cache->compiler.Update(state);
 }
 

@@ -37,7 +37,7 @@ struct PolicyCompileCache {
 // From scratch: the reference the incremental compile is checked against.
 dp::PolicySpec CompilePolicy(const DesiredState& state);
 // Incremental: the same result as from scratch (up to the numbering of identities and sets),
-// computed from what changed since the previous call with this cache.
+// computed from what changed since the previous call with this cache (nullptr: from scratch).
 dp::PolicySpec CompilePolicy(const DesiredState& state, PolicyCompileCache* cache);
 
 // True when the inputs of CompilePolicy differ between the two states (policies, namespaces, the
