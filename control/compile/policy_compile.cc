@@ -8,85 +8,20 @@
 #include <utility>
 #include <vector>
 
+#include "control/compile/policy_ports.h"
+
 namespace nodeplane::ctl {
 namespace {
 
 using dp::PolicyPortRange;
 using dp::PolicyProto;
-using PortLists = std::array<std::vector<PolicyPortRange>, dp::kPolicyProtos>;
-// A pod's container ports as (name, port, protocol), comparable so pods can share a class.
-using PortsKey = std::vector<std::tuple<std::string, uint16_t, L4Protocol>>;
-
-PortsKey PortsKeyOf(const std::vector<ContainerPort>& ports) {
-  PortsKey k;
-  for (const ContainerPort& p : ports) k.emplace_back(p.name, p.port, p.protocol);
-  return k;
-}
-
-constexpr PolicyPortRange kAllPorts{0, 65535};
-
-PolicyProto ProtoSlot(L4Protocol p) {
-  switch (p) {
-    case L4Protocol::kUdp:
-      return PolicyProto::kUdp;
-    case L4Protocol::kSctp:
-      return PolicyProto::kSctp;
-    case L4Protocol::kTcp:
-      break;
-  }
-  return PolicyProto::kTcp;
-}
-
-// Sorts and merges overlapping or adjacent ranges.
-void Normalize(std::vector<PolicyPortRange>& r) {
-  std::sort(r.begin(), r.end(), [](const PolicyPortRange& a, const PolicyPortRange& b) {
-    return a.first != b.first ? a.first < b.first : a.last < b.last;
-  });
-  std::vector<PolicyPortRange> out;
-  for (const PolicyPortRange& x : r) {
-    if (!out.empty() && uint32_t{x.first} <= uint32_t{out.back().last} + 1) {
-      out.back().last = std::max(out.back().last, x.last);
-    } else {
-      out.push_back(x);
-    }
-  }
-  r = std::move(out);
-}
-
-// What a rule's ports mean on a destination with these container ports (nullptr: not a pod, so
-// named ports match nothing). `part` may pick only the numeric or only the named entries.
-enum class Part { kAll, kNumeric, kNamed };
-void ResolvePorts(const std::vector<PolicyPort>& ports, const PortsKey* dest,
-                  Part part, PortLists& out) {
-  if (ports.empty()) {
-    if (part == Part::kNamed) return;
-    for (auto& list : out) list.push_back(kAllPorts);
-    return;
-  }
-  for (const PolicyPort& p : ports) {
-    auto& list = out[static_cast<int>(ProtoSlot(p.protocol))];
-    if (!p.name.empty()) {
-      if (part == Part::kNumeric || dest == nullptr) continue;
-      for (const auto& [name, number, protocol] : *dest) {
-        if (name == p.name && protocol == p.protocol) list.push_back({number, number});
-      }
-      continue;
-    }
-    if (part == Part::kNamed) continue;
-    if (p.any_port) {
-      list.push_back(kAllPorts);
-    } else {
-      list.push_back({p.port, p.end_port != 0 ? p.end_port : p.port});
-    }
-  }
-}
-
-bool HasNamedPort(const std::vector<PolicyPort>& ports) {
-  for (const PolicyPort& p : ports) {
-    if (!p.name.empty()) return true;
-  }
-  return false;
-}
+using policy::HasNamedPort;
+using policy::Normalize;
+using policy::Part;
+using policy::PortLists;
+using policy::PortsKey;
+using policy::PortsKeyOf;
+using policy::ResolvePorts;
 
 // Interns values into dense ids.
 template <typename T>
@@ -121,15 +56,9 @@ struct IdentityKey {
 
 class Compiler {
  public:
-  Compiler(const DesiredState& s, PolicyCompileCache* cache) : s_(s), cache_(cache) {}
+  explicit Compiler(const DesiredState& s) : s_(s) {}
 
   dp::PolicySpec Run() {
-    if (cache_ != nullptr &&
-        (cache_->policies != s_.network_policies || cache_->namespaces != s_.namespaces)) {
-      cache_->class_peers.clear();
-      cache_->policies = s_.network_policies;
-      cache_->namespaces = s_.namespaces;
-    }
     CollectPeers();
     PrepareLabelSets();
     ClassifyPods();
@@ -203,21 +132,6 @@ class Compiler {
     return out;
   }
 
-  // The selector peers of a class: from the cache when an earlier compile of the same policies
-  // and namespaces computed them.
-  std::vector<uint32_t> ClassPeers(const std::string& ns, uint32_t labels_id, const Labels& labels) {
-    if (cache_ == nullptr) return SelectorPeersOf(ns, labels_id, labels);
-    auto key = std::make_pair(ns, labels);
-    if (auto it = cache_->class_peers.find(key); it != cache_->class_peers.end()) {
-      ++cache_->classes_reused;
-      return it->second;
-    }
-    ++cache_->classes_computed;
-    std::vector<uint32_t> peers = SelectorPeersOf(ns, labels_id, labels);
-    cache_->class_peers.emplace(std::move(key), peers);
-    return peers;
-  }
-
   uint32_t IdentityOf(IdentityKey key) {
     const uint32_t before = static_cast<uint32_t>(identities_.size());
     const uint32_t id = identities_.Id(key);
@@ -239,7 +153,7 @@ class Compiler {
       const uint32_t labels_id = label_sets_.Id(pod.labels);
       auto cls = class_peers.find({key.ns, labels_id});
       if (cls == class_peers.end()) {
-        cls = class_peers.emplace(std::make_tuple(key.ns, labels_id), ClassPeers(key.ns, labels_id, pod.labels)).first;
+        cls = class_peers.emplace(std::make_tuple(key.ns, labels_id), SelectorPeersOf(key.ns, labels_id, pod.labels)).first;
       }
       const bool local = IsLocalPod(s_, pod);
       const uint32_t ports_class = ports_classes_.Id(PortsKeyOf(pod.ports));
@@ -407,7 +321,6 @@ class Compiler {
   }
 
   const DesiredState& s_;
-  PolicyCompileCache* const cache_;  // may be nullptr
   dp::PolicySpec spec_;
   std::vector<Peer> peers_;
   std::map<const PolicyPeer*, uint32_t> peer_index_;
@@ -431,10 +344,11 @@ bool IsLocalPod(const DesiredState& state, const PodModel& pod) {
   return state.node && !pod.node_name.empty() && pod.node_name == state.node->name;
 }
 
-dp::PolicySpec CompilePolicy(const DesiredState& state) { return Compiler(state, nullptr).Run(); }
+dp::PolicySpec CompilePolicy(const DesiredState& state) { return Compiler(state).Run(); }
 
 dp::PolicySpec CompilePolicy(const DesiredState& state, PolicyCompileCache* cache) {
-  return Compiler(state, cache).Run();
+  if (cache == nullptr) return CompilePolicy(state);
+  return cache->compiler.Update(state);
 }
 
 bool PolicyInputsDiffer(const DesiredState& a, const DesiredState& b) {

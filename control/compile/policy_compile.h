@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "control/compile/policy_incremental.h"
 #include "control/model/desired_state.h"
 #include "dataplane/core/policy_spec.h"
 
@@ -27,19 +28,16 @@ namespace nodeplane::ctl {
 // Whether a pod is on this node for policy purposes: attached here, or named with this node.
 bool IsLocalPod(const DesiredState& state, const PodModel& pod);
 
-// What a compile reuses from earlier ones: which selector peers match the pods of each (namespace,
-// labels) class. Valid only for the policies and namespaces it was computed with (compared on
-// every use, dropped when they differ), so a pod's label change evaluates every selector against
-// its new class alone instead of against every pod. Owned by the caller (the Applier keeps one).
+// The compiler's state between compiles (the Applier keeps one): with it, a change recompiles
+// only what it affects (control/compile/policy_incremental.h).
 struct PolicyCompileCache {
-  std::map<PolicyKey, NetworkPolicyModel> policies;
-  std::map<std::string, NamespaceModel> namespaces;
-  std::map<std::pair<std::string, Labels>, std::vector<uint32_t>> class_peers;
-  uint64_t classes_reused = 0;    // over the cache's life, for tests and benchmarks
-  uint64_t classes_computed = 0;
+  IncrementalPolicyCompiler compiler;
 };
 
+// From scratch: the reference the incremental compile is checked against.
 dp::PolicySpec CompilePolicy(const DesiredState& state);
+// Incremental: the same result as from scratch (up to the numbering of identities and sets),
+// computed from what changed since the previous call with this cache (nullptr: from scratch).
 dp::PolicySpec CompilePolicy(const DesiredState& state, PolicyCompileCache* cache);
 
 // True when the inputs of CompilePolicy differ between the two states (policies, namespaces, the
