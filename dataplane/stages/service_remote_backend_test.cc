@@ -55,7 +55,8 @@ SnapshotSpec Spec(bool overlay_snat) {
 struct World {
   explicit World(Ip4 backend, bool overlay_snat = true) : overlay(Spec(overlay_snat)) {
     std::string error;
-    EXPECT_TRUE(ct.Init(Conntrack::Limits{.entries = 64}, nullptr, &error, "svc_remote_ct")) << error;
+    EXPECT_TRUE(ct.Init(Conntrack::Limits{.entries = 64}, nullptr, &error, "svc_remote_ct"))
+        << error;
     EXPECT_TRUE(peers.Init(64, &error)) << error;
     EXPECT_TRUE(services.Init(16, nullptr, &error)) << error;
     ServiceEntrySpec s;
