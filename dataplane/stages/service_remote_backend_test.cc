@@ -3,7 +3,8 @@
 // address (inside its pod CIDR), ip4_lookup routes the translated packet by the Fib and it leaves
 // encapsulated to the backend's node; the backend's reply comes back over VXLAN, conntrack reverses
 // both translations and it leaves the uplink to the client's MAC. The other half: the backend's
-// node accepts that source from our VTEP and routes its pod's reply back to us. And what must not
+// node accepts that source from our VTEP and routes its pod's reply back to us. A pod of another
+// node calling our NodePort over VXLAN, and remote nodes' own addresses. And what must not
 // change: without a translation, nothing from the uplink or the overlay transits this node.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -198,6 +199,71 @@ TEST(ServiceRemoteBackend, TheBackendsNodeAcceptsTheOverlayAddressAndRoutesTheRe
   ASSERT_EQ(reply.edge, Edge::kNext) << DropReasonName(reply.meta.drop);
   EXPECT_EQ(reply.meta.out_port, Topo::kUplink);
   EXPECT_EQ(reply.meta.remote, Overlay::kSlotB);
+}
+
+// A pod of B calls our NodePort (it came over VXLAN: B routes our address to us) and the backend
+// is another pod of B: the connection goes back over VXLAN, and so does the reverse-translated
+// reply — the only transit this node does.
+TEST(ServiceRemoteBackend, APodOfAnotherNodeCallingOurNodePortIsCarriedBackToItsNode) {
+  const Ip4 backend = A("10.244.2.8");
+  World w(backend);
+  StageHarness<Ip4ForwardStage> h(*w.overlay.snap);
+  const auto in = h.Run(VxlanFrame(Pkt().Eth(Overlay::NodeBVtepMac(), Overlay::VtepMac())
+                                       .Ip4(Overlay::PodOnB(), Topo::NodeIp())
+                                       .Tcp(kClientPort, kNodePort, testing::kTcpSyn)),
+                        Topo::kUplink);
+  ASSERT_EQ(in.edge, Edge::kNext) << DropReasonName(in.meta.drop) << " by " << in.decided_by;
+  EXPECT_EQ(in.meta.remote, Overlay::kSlotB);
+  EXPECT_TRUE(SameFrame(Pkt().Eth(Overlay::VtepMac(), Overlay::NodeBVtepMac())
+                            .Ip4(kOverlaySnat, backend)
+                            .Ttl(63)
+                            .Tcp(kClientPort, kTargetPort, testing::kTcpSyn),
+                        in.bytes));
+  const auto back = h.Run(VxlanFrame(Pkt().Eth(Overlay::NodeBVtepMac(), Overlay::VtepMac())
+                                         .Ip4(backend, kOverlaySnat)
+                                         .Tcp(kTargetPort, kClientPort,
+                                              testing::kTcpSyn | testing::kTcpAck)),
+                          Topo::kUplink);
+  ASSERT_EQ(back.edge, Edge::kNext) << DropReasonName(back.meta.drop) << " by " << back.decided_by;
+  EXPECT_EQ(back.meta.ct_state, CtState::kReply);
+  EXPECT_EQ(back.meta.remote, Overlay::kSlotB);
+  EXPECT_TRUE(SameFrame(Pkt().Eth(Overlay::VtepMac(), Overlay::NodeBVtepMac())
+                            .Ip4(Topo::NodeIp(), Overlay::PodOnB())
+                            .Ttl(63)
+                            .Tcp(kNodePort, kClientPort, testing::kTcpSyn | testing::kTcpAck),
+                        back.bytes));
+}
+
+// Control routes every remote node's own address to it (control/compile/fib_plan.h): a pod's
+// packet to B's address goes to B, and B's VXLAN may carry B's address as its inner source.
+TEST(ServiceRemoteBackend, ARemoteNodesAddressIsReachedAndAcceptedOverVxlan) {
+  World w(Overlay::PodOnB());
+  std::string error;
+  ASSERT_TRUE(w.overlay.fib.Add(Ip4Prefix{Overlay::NodeBIp(), 32}, Overlay::kSlotB, &error))
+      << error;
+  ASSERT_TRUE(w.overlay.fib.Add(Ip4Prefix{Overlay::NodeCIp(), 32}, Overlay::kSlotC, &error))
+      << error;
+  StageHarness<Ip4ForwardStage> h(*w.overlay.snap);
+  const auto out = h.Run(Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac())
+                             .Ip4(Topo::PodAIp(), Overlay::NodeBIp())
+                             .Tcp(kClientPort, kNodePort, testing::kTcpSyn),
+                         Topo::kPodA);
+  ASSERT_EQ(out.edge, Edge::kNext) << DropReasonName(out.meta.drop);
+  EXPECT_EQ(out.meta.remote, Overlay::kSlotB);
+  const auto in = h.Run(VxlanFrame(Pkt().Eth(Overlay::NodeBVtepMac(), Overlay::VtepMac())
+                                       .Ip4(Overlay::NodeBIp(), Topo::PodAIp())
+                                       .Tcp(kNodePort, kClientPort,
+                                            testing::kTcpSyn | testing::kTcpAck)),
+                        Topo::kUplink);
+  ASSERT_EQ(in.edge, Edge::kNext) << DropReasonName(in.meta.drop) << " by " << in.decided_by;
+  EXPECT_EQ(in.meta.out_port, Topo::kPodA);
+  // C's address is C's: refused as the inner source of B's VXLAN.
+  const auto spoofed = h.Run(VxlanFrame(Pkt().Eth(Overlay::NodeBVtepMac(), Overlay::VtepMac())
+                                            .Ip4(Overlay::NodeCIp(), Topo::PodAIp())
+                                            .Tcp(kNodePort, kClientPort)),
+                             Topo::kUplink);
+  EXPECT_EQ(spoofed.edge, Edge::kDrop);
+  EXPECT_EQ(spoofed.meta.drop, DropReason::kVxlanInnerSpoofed);
 }
 
 TEST(ServiceRemoteBackend, UntranslatedTrafficStillDoesNotTransit) {
