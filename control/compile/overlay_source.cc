@@ -9,4 +9,9 @@ Ip4 OverlaySourceAddress(const NodeModel& node) {
   return Ip4::FromHost(c.addr.host() & mask);
 }
 
+Ip4 PublishedOverlaySource(const DesiredState& state, const RuntimePorts& ports) {
+  if (!state.node || state.node->vtep == Ip4{} || !ports.uplink) return Ip4{};
+  return OverlaySourceAddress(*state.node);
+}
+
 }  // namespace nodeplane::ctl

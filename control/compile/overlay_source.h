@@ -8,6 +8,7 @@
 // No pod ever gets it: IPAM (host-local) never hands out a subnet's network address.
 // Pure: no DPDK.
 #pragma once
+#include "control/compile/snapshot_compiler.h"
 #include "control/model/desired_state.h"
 #include "nodeplane/addr.h"
 
@@ -15,5 +16,9 @@ namespace nodeplane::ctl {
 
 // 0.0.0.0 when the node has no pod CIDR of /30 or wider (the node's own address is used instead).
 Ip4 OverlaySourceAddress(const NodeModel& node);
+
+// What CompileSnapshot publishes as SnapshotSpec::overlay.snat_ip: the above when the node runs
+// the overlay (a VTEP address and an uplink), else 0.0.0.0. `nodeplanectl lb` explains with it.
+Ip4 PublishedOverlaySource(const DesiredState& state, const RuntimePorts& ports);
 
 }  // namespace nodeplane::ctl

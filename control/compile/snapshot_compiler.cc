@@ -16,7 +16,7 @@ dp::OverlaySpec CompileOverlay(const DesiredState& state, const RuntimePorts& po
   o.udp_port = n.vxlan_port;
   o.vtep_mac = n.vtep_mac;
   o.uplink_mtu = ports.uplink->mtu;
-  o.snat_ip = OverlaySourceAddress(n);
+  o.snat_ip = PublishedOverlaySource(state, ports);
   return o;
 }
 

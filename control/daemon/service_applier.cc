@@ -122,9 +122,7 @@ absl::StatusOr<ServiceExplanation> Applier::ExplainServiceBackend(Ip4 src, uint1
     if (b.ip_be == src.be) {
       x.snat = state_.node ? state_.node->pod_gateway : Ip4{e->snat_ip_be};  // hairpin
     } else if (x.decision.snat) {
-      // As CompileOverlay: only a node with a VTEP has an overlay address.
-      const bool overlay_on = state_.node && state_.node->vtep != Ip4{};
-      const Ip4 overlay = overlay_on ? OverlaySourceAddress(*state_.node) : Ip4{};
+      const Ip4 overlay = PublishedOverlaySource(state_, runtime_);
       x.snat = Ip4{dp::SnatSource(*e, overlay.be)};
     }
   }
