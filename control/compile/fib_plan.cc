@@ -43,6 +43,7 @@ FibRoutes WantedRoutes(const std::map<std::string, RemoteNodeModel>& nodes,
     const auto slot = slots.find(name);
     if (slot == slots.end()) continue;
     for (const Ip4Prefix& cidr : node.pod_cidrs) out[cidr] = slot->second;
+    if (node.underlay != Ip4{}) out[Ip4Prefix{node.underlay, 32}] = slot->second;
   }
   return out;
 }

@@ -26,7 +26,9 @@ absl::StatusOr<RemoteSlots> AssignSlots(const RemoteSlots& current,
                                         const std::map<std::string, RemoteNodeModel>& nodes,
                                         uint32_t max_slot);
 
-// Every remote node's pod CIDRs, pointing at its slot.
+// Every remote node's pod CIDRs and its own underlay address (/32), pointing at its slot: a pod's
+// packet to another node's address (its NodePort, say) goes to it over VXLAN, and that node's
+// VXLAN may carry its own address as inner source (Service replies from its NodePort).
 FibRoutes WantedRoutes(const std::map<std::string, RemoteNodeModel>& nodes,
                        const RemoteSlots& slots);
 

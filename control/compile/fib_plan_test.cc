@@ -58,6 +58,16 @@ TEST(WantedRoutes, EveryCidrPointsAtItsNodesSlot) {
             (FibRoutes{{P("10.244.2.0/24"), 4}, {P("10.250.0.0/16"), 4}, {P("10.244.3.0/24"), 9}}));
 }
 
+TEST(WantedRoutes, EveryNodesOwnAddressPointsAtItsSlotToo) {
+  auto nodes = Nodes({"a", "b"});
+  nodes["a"].underlay = *Ip4::Parse("192.168.1.20");
+  nodes["a"].pod_cidrs = {P("10.244.2.0/24")};
+  nodes["b"].underlay = *Ip4::Parse("192.168.1.30");
+  EXPECT_EQ(WantedRoutes(nodes, {{"a", 4}, {"b", 9}}),
+            (FibRoutes{{P("10.244.2.0/24"), 4}, {P("192.168.1.20/32"), 4},
+                       {P("192.168.1.30/32"), 9}}));
+}
+
 TEST(PlanFibUpdate, NothingChangedPlansNothing) {
   const FibRoutes routes{{P("10.244.2.0/24"), 1}};
   const FibPlan plan = PlanFibUpdate(routes, routes, {{"a", 1}}, {{"a", 1}});

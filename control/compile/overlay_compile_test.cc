@@ -107,5 +107,24 @@ TEST(CompileOverlay, TheNextHopIsTheVtepItself) {
   EXPECT_EQ(UnderlayNextHop(State().remote_nodes.at("node-b")), A("192.168.1.20"));
 }
 
+// SNAT source of Service traffic from outside to backends on other nodes: inside this node's pod
+// CIDR (so they accept it from our VTEP and route replies back), never a pod's address.
+TEST(CompileOverlay, TheOverlaySourceIsThePodCidrsNetworkAddress) {
+  EXPECT_EQ(CompileSnapshot(State(), Runtime(), 1).overlay.snat_ip, A("10.244.1.0"));
+  DesiredState two = State();
+  two.node->pod_cidrs = {P("10.250.64.0/18"), P("10.244.1.0/24")};
+  EXPECT_EQ(CompileSnapshot(two, Runtime(), 1).overlay.snat_ip, A("10.250.64.0")) << "the first";
+}
+
+TEST(CompileOverlay, NoOverlaySourceWithoutAPodCidrOrAnOverlay) {
+  DesiredState none = State();
+  none.node->pod_cidrs.clear();
+  EXPECT_EQ(CompileSnapshot(none, Runtime(), 1).overlay.snat_ip, Ip4{});
+  DesiredState tiny = State();
+  tiny.node->pod_cidrs = {P("10.244.1.8/31")};
+  EXPECT_EQ(CompileSnapshot(tiny, Runtime(), 1).overlay.snat_ip, Ip4{}) << "no spare address";
+  EXPECT_EQ(CompileSnapshot(State(), RuntimePorts{}, 1).overlay.snat_ip, Ip4{}) << "no uplink";
+}
+
 }  // namespace
 }  // namespace nodeplane::ctl

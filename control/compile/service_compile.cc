@@ -125,7 +125,8 @@ CompiledService CompileService(const ServiceModel& svc,
       add(ip.be, sp.port, dp::ServiceAddressKind::kLoadBalancer, node_ip);
     }
     if (sp.node_port != 0 && node != nullptr) {
-      // SNAT to the very address the client called, so its replies come back the same way.
+      // Without an overlay, SNAT to the very address the client called, so its replies come back
+      // the same way (with one, svc_lb uses the node's overlay address: svc_lb_decide.h).
       for (const Ip4Prefix& a : node->addresses) {
         add(a.addr.be, sp.node_port, dp::ServiceAddressKind::kNodePort, a.addr.be);
       }

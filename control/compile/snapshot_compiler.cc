@@ -1,5 +1,6 @@
 #include "control/compile/snapshot_compiler.h"
 
+#include "control/compile/overlay_source.h"
 #include "control/compile/policy_compile.h"
 
 namespace nodeplane::ctl {
@@ -15,6 +16,7 @@ dp::OverlaySpec CompileOverlay(const DesiredState& state, const RuntimePorts& po
   o.udp_port = n.vxlan_port;
   o.vtep_mac = n.vtep_mac;
   o.uplink_mtu = ports.uplink->mtu;
+  o.snat_ip = PublishedOverlaySource(state, ports);
   return o;
 }
 

@@ -16,7 +16,9 @@
 #include "dataplane/core/published.h"
 #include "dataplane/core/rcu.h"
 #include "dataplane/core/snapshot.h"
+#include "dataplane/tables/affinity_table.h"
 #include "dataplane/tables/fib.h"
+#include "dataplane/tables/service_table.h"
 
 namespace nodeplane::ctl {
 namespace {
@@ -332,6 +334,61 @@ TEST(DefaultPodMtu, IsTheUplinkMtuLessVxlanWithinThePodLimits) {
   EXPECT_EQ(DefaultPodMtu(rt), 1900u) << "what one mbuf holds";
   rt.uplink->mtu = 600;
   EXPECT_EQ(DefaultPodMtu(rt), 576u);
+}
+
+// Services from outside whose backend runs on another node (control/compile/overlay_source.h):
+// remote nodes' own addresses are routes to them, the snapshot carries the overlay address SNAT
+// uses, and the explanation of a NodePort connection from outside names it.
+TEST_F(OverlayApiTest, RemoteNodesAddressesAreRoutesToThem) {
+  ASSERT_TRUE(UpsertBAndC().ok());
+  EXPECT_EQ(Route("192.168.1.20"), SlotOf("node-b"));
+  EXPECT_EQ(Route("192.168.1.30"), SlotOf("node-c"));
+  EXPECT_EQ(Route("192.168.1.10"), dp::Fib::kMiss) << "our own address is not remote";
+}
+
+TEST_F(OverlayApiTest, OutsideClientsOfANodePortAreSnattedToTheOverlayAddress) {
+  EXPECT_EQ(Snap().overlay.snat_ip, A("10.244.1.0").be);
+  dp::ServiceTable table;
+  dp::AffinityTable affinity;
+  std::string error;
+  ASSERT_TRUE(table.Init(64, nullptr, &error)) << error;
+  ASSERT_TRUE(affinity.Init(64, &error)) << error;
+  applier_->SetServiceTables(&table, &affinity);
+  ASSERT_TRUE(UpsertBAndC().ok());
+  ASSERT_TRUE(Write(&NodeplaneService::UpsertServices, Parse<v1::UpsertServicesRequest>(R"pb(
+                services {
+                  key { namespace: "default" name: "web" }
+                  type: NODE_PORT
+                  cluster_ips: "10.96.0.10"
+                  ports { protocol: TCP port: 80 target_port_number: 8080 node_port: 30080 }
+                }
+              )pb"))
+                  .ok());
+  ASSERT_TRUE(Write(&NodeplaneService::UpsertEndpointSlices,
+                    Parse<v1::UpsertEndpointSlicesRequest>(R"pb(
+                      endpoint_slices {
+                        key { namespace: "default" name: "web-1" }
+                        service_name: "web"
+                        address_type: "IPv4"
+                        endpoints {
+                          addresses: "10.244.2.7"
+                          conditions { ready: true serving: true }
+                          node_name: "node-b"
+                        }
+                        ports { protocol: TCP port: 8080 }
+                      }
+                    )pb"))
+                  .ok());
+  v1::ExplainServiceBackendRequest req;
+  req.set_source_ip("198.51.100.9");
+  req.set_destination_ip("192.168.1.10");
+  req.set_destination_port(30080);
+  req.set_protocol(v1::TCP);
+  v1::ExplainServiceBackendReply x;
+  ASSERT_TRUE(service_->ExplainServiceBackend(nullptr, &req, &x).ok());
+  EXPECT_EQ(x.backend(), "10.244.2.7:8080");
+  EXPECT_EQ(x.snat_source(), "10.244.1.0") << "node-b accepts and routes back only our pod CIDR";
+  applier_->SetServiceTables(nullptr, nullptr);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The Applier's Services and EndpointSlices: each change builds the next ServiceState whole
 // (control/model/service_from_proto.h ApplyServiceChange checks it) and commits it like any other.
 #include "control/daemon/applier.h"
+#include "control/compile/overlay_source.h"
 #include "control/model/service_from_proto.h"
 
 #include <cstdio>
@@ -121,7 +122,8 @@ absl::StatusOr<ServiceExplanation> Applier::ExplainServiceBackend(Ip4 src, uint1
     if (b.ip_be == src.be) {
       x.snat = state_.node ? state_.node->pod_gateway : Ip4{e->snat_ip_be};  // hairpin
     } else if (x.decision.snat) {
-      x.snat = Ip4{e->snat_ip_be};
+      const Ip4 overlay = PublishedOverlaySource(state_, runtime_);
+      x.snat = Ip4{dp::SnatSource(*e, overlay.be)};
     }
   }
   return x;

@@ -15,6 +15,16 @@ bool InsideAny(const std::vector<Ip4Prefix>& prefixes, Ip4 ip) {
   return false;
 }
 
+// A pod CIDR's network address is no pod's: the first one's is the node's overlay address
+// (control/compile/overlay_source.h, the SNAT source of Services from outside), and IPAM hands
+// none of them out.
+const Ip4Prefix* NetworkAddressOf(const std::vector<Ip4Prefix>& prefixes, Ip4 ip) {
+  for (const Ip4Prefix& p : prefixes) {
+    if (p.len <= 30 && p.addr == ip) return &p;
+  }
+  return nullptr;
+}
+
 struct Range {
   uint32_t first, last;  // host order, inclusive
   Ip4Prefix prefix;
@@ -121,6 +131,12 @@ absl::Status DesiredState::Check() const {
         return absl::InvalidArgumentError(absl::StrCat("pod ", key.ToString(), ": ips: ",
                                                        ip.ToString(),
                                                        " is outside the node's pod CIDRs"));
+      }
+      if (const Ip4Prefix* cidr = NetworkAddressOf(node->pod_cidrs, ip)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("pod ", key.ToString(), ": ips: ", ip.ToString(),
+                         " is the network address of the pod CIDR ", cidr->ToString(),
+                         " (reserved: the node's overlay address)"));
       }
     }
   }

@@ -96,6 +96,15 @@ TEST(DesiredStateCheck, AttachedPodOutsideThePodCidrsIsInvalid) {
                   "pod default/a: ips: 10.244.2.2 is outside the node's pod CIDRs"));
 }
 
+TEST(DesiredStateCheck, AttachedPodAtThePodCidrsNetworkAddressIsInvalid) {
+  DesiredState s = Base();
+  AddPod(s, "a", "10.244.1.0");
+  Attach(s, "a", 2);
+  EXPECT_TRUE(Has(s.Check(), absl::StatusCode::kInvalidArgument,
+                  "pod default/a: ips: 10.244.1.0 is the network address of the pod CIDR "
+                  "10.244.1.0/24 (reserved: the node's overlay address)"));
+}
+
 TEST(DesiredStateCheck, UnattachedPodOutsideThePodCidrsIsFine) {
   DesiredState s = Base();
   AddPod(s, "a", "10.99.0.1");

@@ -48,6 +48,7 @@ bool BuildOverlay(const SnapshotSpec& spec, Snapshot& snap, std::string* error) 
     snap.overlay.vni = o.vni;
     snap.overlay.vtep_mac = o.vtep_mac.bytes;
     snap.overlay.uplink_mtu = o.uplink_mtu;
+    snap.overlay.snat_ip = o.snat_ip.be;
   }
   Mac uplink_mac;
   if (uplink) uplink_mac.bytes = snap.ports[snap.uplink_port].mac;

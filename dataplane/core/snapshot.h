@@ -54,6 +54,7 @@ struct OverlayEntry {
   uint32_t vni = 0;              // host order, 24 bits
   std::array<uint8_t, 6> vtep_mac{};  // inner source MAC of what we encapsulate
   uint16_t uplink_mtu = 1500;    // largest outer IPv4 packet the uplink carries
+  uint32_t snat_ip = 0;          // network order; svc_lb's SNAT towards remote backends (0: none)
 };
 
 // Every field: ctl writes it while building, before publication; dp: ro afterwards; ctl frees it

@@ -41,6 +41,9 @@ struct OverlaySpec {
   uint16_t udp_port = 4789;     // the only UDP destination port accepted
   Mac vtep_mac;                 // inner source MAC of what we send
   uint16_t uplink_mtu = 1500;   // largest outer IPv4 packet: inner packets up to this − 50 fit
+  // SNAT source of Service connections from outside to a backend on another node: an address in
+  // this node's pod CIDR (control/compile/overlay_source.h); 0.0.0.0: the node address instead.
+  Ip4 snat_ip;
 };
 
 // A remote node, reached over VXLAN. Its pod CIDRs are not here: they are routes in the

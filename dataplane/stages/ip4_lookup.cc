@@ -2,6 +2,7 @@
 
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/snapshot.h"
+#include "dataplane/tables/conntrack.h"
 #include "dataplane/tables/uplink_peers.h"
 
 namespace nodeplane::dp {
@@ -28,12 +29,24 @@ inline bool ToUplinkPeer(const Snapshot& snap, PacketMeta& m) noexcept {
   return true;
 }
 
+// A connection this node translated (a Service's DNAT or SNAT; nat_rewrite has just applied it):
+// from the uplink or the overlay, its packets may be for a pod of another node — the backend of a
+// NodePort/load-balancer/external-IP connection from outside, or the client pod of a connection
+// that came to this node's address through VXLAN — so they are routed by the Fib too. Nothing
+// else from there transits this node.
+inline bool TranslatedHere(const Snapshot& snap, const PacketMeta& m) noexcept {
+  if (m.ct == nullptr || !snap.overlay.enabled || snap.fib == nullptr) return false;
+  const auto& e = *static_cast<const CtEntry*>(m.ct);
+  return (e.dnat_ip | e.snat_ip) != 0;
+}
+
 inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge,
                     uint8_t* has) noexcept {
   *edge = Edge::kNext;
   const PortEntry& in = snap.port(m.in_port);
   if (m.from_overlay) {
     if (to == LocalRouteTable::kMiss && ToUplinkPeer(snap, m)) return Local::kDecided;
+    if (to == LocalRouteTable::kMiss && TranslatedHere(snap, m)) return Local::kTryRemote;
     if (to == LocalRouteTable::kMiss || snap.port(to).kind != PortKind::kPod) {
       *edge = Drop(m, DropReason::kVxlanInnerNoPod);
     } else {
@@ -59,6 +72,7 @@ inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge
   // clients outside the cluster opened through this node (reverse-translated to them just now);
   // the rest passes through untouched.
   if (to == LocalRouteTable::kMiss && ToUplinkPeer(snap, m)) return Local::kDecided;
+  if (to == LocalRouteTable::kMiss && TranslatedHere(snap, m)) return Local::kTryRemote;
   if (to == LocalRouteTable::kMiss || snap.port(to).kind != PortKind::kPod) {
     m.punt = true;
     *has |= kHasPunt;
@@ -68,7 +82,8 @@ inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge
   return Local::kDecided;
 }
 
-// Pods' packets to no local address: one Fib lookup for all of them.
+// Pods' packets to no local address, and translated connections' (TranslatedHere): one Fib
+// lookup for all of them. A miss ends as it would have without the Fib.
 void LookupRemote(StageContext& ctx, Burst& b, Verdicts& out, const uint16_t* idx,
                   uint16_t n) noexcept {
   uint32_t dst[kBurstMax];
@@ -78,7 +93,15 @@ void LookupRemote(StageContext& ctx, Burst& b, Verdicts& out, const uint16_t* id
   for (uint16_t j = 0; j < n; ++j) {
     PacketMeta& m = Meta(b.pkts[idx[j]]);
     if (slot[j] == Fib::kMiss) {
-      if (!ToUplinkPeer(ctx.snap, m)) out.edge[idx[j]] = Drop(m, DropReason::kNoRoute);
+      if (ToUplinkPeer(ctx.snap, m)) continue;
+      if (m.from_overlay) {
+        out.edge[idx[j]] = Drop(m, DropReason::kVxlanInnerNoPod);
+      } else if (ctx.snap.port(m.in_port).kind == PortKind::kPod) {
+        out.edge[idx[j]] = Drop(m, DropReason::kNoRoute);
+      } else {
+        m.punt = true;  // e.g. a host-network backend on another node: the host routes it
+        ctx.burst_has |= kHasPunt;
+      }
       continue;
     }
     m.out_port = ctx.snap.uplink_port;

@@ -1,16 +1,21 @@
 // Stage ip4_lookup: L3 lookup — where does this IPv4 packet go?
 //   Decides only; ip4_forward acts. One bulk lookup of the destination per burst in the local
-//   table, then one bulk lookup in the Fib for the pods' packets that missed it.
+//   table, then one bulk lookup in the Fib for the pods' packets that missed it (and the
+//   translated ones below).
 //   From a pod:    the source must be the pod's own address (SOURCE_SPOOFED otherwise); a local pod
-//                  or node address → meta.out_port; a remote pod CIDR (Fib) → meta.out_port =
-//                  uplink and meta.remote = that node's slot (vxlan_encap will encapsulate it);
-//                  anything else → NO_ROUTE.
+//                  or node address → meta.out_port; a remote pod CIDR or node address (Fib) →
+//                  meta.out_port = uplink and meta.remote = that node's slot (vxlan_encap will
+//                  encapsulate it); anything else → NO_ROUTE.
+//                  A conntrack reply to a client outside the cluster (UplinkPeers) → uplink.
 //   From the overlay (meta.from_overlay, decapsulated by vxlan_decap): a local pod →
-//                  meta.out_port; anything else → VXLAN_INNER_NO_POD (no transit: a remote node
-//                  reaches only this node's pods through it).
-//   From uplink/host: a local pod → meta.out_port; anything else (including the node's own
-//                  addresses seen on the uplink) is the host's → meta.punt.
-//   Edges:   kNext, kDrop.   Reads: Snapshot::routes, fib, overlay, ports.
+//                  meta.out_port; a reply to a client outside the cluster → uplink; a connection
+//                  this node translated (its conntrack entry has a DNAT or SNAT) to a remote pod
+//                  CIDR (Fib) → that node; anything else → VXLAN_INNER_NO_POD (no other transit).
+//   From uplink/host: a local pod → meta.out_port; a reply to an outside client → uplink; a
+//                  connection this node translated (a Service from outside whose backend runs on
+//                  another node) to a remote pod CIDR → that node over VXLAN; anything else
+//                  (including the node's own addresses seen on the uplink) is the host's → meta.punt.
+//   Edges:   kNext, kDrop.   Reads: Snapshot::routes, fib, overlay, ports, uplink_peers; meta.ct.
 //   Never:   allocates, locks, logs.
 #pragma once
 #include <string_view>

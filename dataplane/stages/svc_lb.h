@@ -10,9 +10,12 @@
 //            - load-balancer IP with loadBalancerSourceRanges, source outside them → SVC_SOURCE_RANGE;
 //            - ClusterIP: internalTrafficPolicy Local → this node's endpoints, else the cluster's;
 //            - NodePort/LB IP/externalIP from outside: externalTrafficPolicy Local → this node's
-//              endpoints, client source kept; Cluster → the cluster's, SNAT to the node address;
+//              endpoints, client source kept; Cluster → the cluster's, SNAT to this node's
+//              overlay address (Snapshot::overlay.snat_ip, in its pod CIDR: a backend on another
+//              node accepts it and routes the reply back here over VXLAN; no overlay: the node
+//              address);
 //              from inside: the cluster's, no SNAT (kube-proxy's short circuit);
-//            - ClusterIP from outside: SNAT to the node address (replies must come back here);
+//            - ClusterIP from outside: SNAT the same way (replies must come back here);
 //            - hairpin (the chosen backend is the client itself): SNAT to the pod's gateway
 //              address on its port, so the pod sees a peer that is not itself and replies to us.
 //            Backend: the ClientIP affinity entry if the Service has affinity and it is fresh,

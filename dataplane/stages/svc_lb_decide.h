@@ -69,4 +69,14 @@ inline ServiceDecision DecideService(const ServiceEntry& e, bool outside, uint32
   return d;
 }
 
+// The source a translated connection leaves with when `d.snat` (the hairpin case is the caller's):
+// `overlay_snat_be`, this node's address inside its pod CIDR (control/compile/overlay_source.h),
+// whichever node the backend runs on — a backend on another node must see a source that node
+// accepts from our VTEP and routes back to us over VXLAN, which the node address is not; one on
+// this node is answered through conntrack whatever the address. Without one (no overlay): the
+// entry's node address.
+inline uint32_t SnatSource(const ServiceEntry& e, uint32_t overlay_snat_be) noexcept {
+  return overlay_snat_be != 0 ? overlay_snat_be : e.snat_ip_be;
+}
+
 }  // namespace nodeplane::dp

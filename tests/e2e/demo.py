@@ -21,7 +21,7 @@ def test(lab):
     ok, bad = int(summary.group(1)), int(summary.group(2))
     lines = re.findall(r"^  \[(as expected|NOT as expected)\] ", r.stdout, re.M)
     check_eq(len(lines), ok + bad, "one line per check, counted in the summary")
-    check_eq(ok + bad, 11, "every check ran")
+    check_eq(ok + bad, 12, "every check ran")
     check_eq(bad, 0, "no check is off the seed's intent")
     check_eq(r.returncode, 0, "the demo exits 0")
     # The demo cleans up after itself: nothing of the lab is left.

@@ -7,11 +7,8 @@ node2) run whoami.py, which answers with its name and the client address it saw;
 and c2 (node2); the underlay netns is a host outside the cluster (10.77.0.1).
 
 - ClusterIP TCP and UDP from both nodes reach backends on both nodes (VXLAN), client IP kept;
-- NodePort from the underlay host and from pods; a LoadBalancer IP routed to node1 and an
-  externalIP routed to node2 from the underlay host;
-- externalTrafficPolicy Cluster from outside: SNAT (the backend sees a node address); Local: the
-  node with the endpoint serves and the backend sees 10.77.0.1, the other drops and counts
-  svc_no_local_endpoint;
+- NodePort of the client's node, externalIPs and load-balancer IPs from pods (the same from the
+  underlay host and from other nodes' pods, with both traffic policies: services_external.py);
 - internalTrafficPolicy Local: each node's clients reach only that node's endpoint;
 - sessionAffinity ClientIP (timeout 2 s): 15 requests hit one backend, later requests spread;
 - no endpoints: TCP refused at once, UDP ECONNREFUSED (ICMP port unreachable);

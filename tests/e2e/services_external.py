@@ -3,16 +3,12 @@
 network: from the underlay host (10.77.0.1) and from a pod to the *other* node's address.
 
 - NodePort on both nodes, a LoadBalancer IP routed to node1 and an externalIP routed to node2,
-  TCP and UDP, from the underlay host: served, and with externalTrafficPolicy Cluster the backend
-  sees a node address (SNAT);
-- a pod to the other node's NodePort;
+  TCP and UDP, from the underlay host, with both backends (one on the node called, one on the
+  other node, reached over VXLAN): served, and with externalTrafficPolicy Cluster the backend sees
+  the called node's overlay address (its pod CIDR's network address, 10.244.k.0: SNAT);
+- a pod to the other node's NodePort (over VXLAN to that node, served there);
 - externalTrafficPolicy Local: node1 (the endpoint's node) serves and the backend sees 10.77.0.1;
   node2 (no local endpoint) drops and counts svc_no_local_endpoint.
-
-Known to fail today (not in NP_E2E_TESTS until fixed): ip4_lookup routes a pod's packet only to
-local pods, this node's addresses and remote pod CIDRs, so a backend's reply to a client outside
-the pod network (after conntrack has reversed the NAT) and a pod's packet to another node's
-address are dropped as no_route.
 """
 import sys
 
@@ -21,26 +17,47 @@ from lablib import check, check_eq
 from services import (CLIENTS, EXTERNAL_IP, LB_IP, NODE_IP, NODEPORT_LOCAL, NODEPORT_WEB, NS, OUTSIDE,
                       ask, client_ip, names, served, setup)
 
+# Where eTP Cluster traffic from outside is SNATed: the called node's pod CIDR's network address
+# (control/compile/overlay_source.h), which the other node routes back to it over VXLAN.
+OVERLAY_IP = {"node1": "10.244.1.0", "node2": "10.244.2.0"}
+
 
 def test(lab):
     setup(lab)
     lablib.log("-- NodePort, LoadBalancer IP, externalIP from outside (eTP Cluster: SNAT)")
-    for what, host, port in (("node1 NodePort", NODE_IP["node1"], NODEPORT_WEB),
-                             ("node2 NodePort", NODE_IP["node2"], NODEPORT_WEB),
-                             ("LoadBalancer IP via node1", LB_IP, 80),
-                             ("externalIP via node2", EXTERNAL_IP, 80)):
+    for what, node, host, port in (("node1 NodePort", "node1", NODE_IP["node1"], NODEPORT_WEB),
+                                   ("node2 NodePort", "node2", NODE_IP["node2"], NODEPORT_WEB),
+                                   ("LoadBalancer IP via node1", "node1", LB_IP, 80),
+                                   ("externalIP via node2", "node2", EXTERNAL_IP, 80)):
         for proto in ("tcp", "udp"):
             dport = 53 if proto == "udp" and port == 80 else port  # NodePorts: one number for both
-            r = served(lab, "underlay", proto, host, dport, f"outside -> {what} {proto}", count=6)
-            seen = client_ip(r)
-            check(OUTSIDE not in seen and set(seen) <= set(NODE_IP.values()),
-                  f"outside -> {what} {proto}: eTP Cluster SNATs to a node address",
-                  "a node address", seen)
+            backends, seen = set(), set()
+            for sport in range(43000, 43040):  # a flow per source port until both backends answer
+                r = served(lab, "underlay", proto, host, dport, f"outside -> {what} {proto}",
+                           sport=sport)
+                backends |= set(names(r))
+                seen |= set(client_ip(r))
+                if len(backends) == 2 and sport >= 43005:
+                    break
+            check_eq(sorted(backends), ["web-1", "web-2"],
+                     f"outside -> {what} {proto}: both backends, one on the other node")
+            check_eq(sorted(seen), [OVERLAY_IP[node]],
+                     f"outside -> {what} {proto}: eTP Cluster SNATs to {node}'s overlay address")
 
-    lablib.log("-- NodePort of the other node from pods")
+    lablib.log("-- NodePort of the other node from pods (over VXLAN, backends on both nodes)")
     for c, (node, _) in CLIENTS.items():
         other = "node2" if node == "node1" else "node1"
-        served(lab, f"{NS}/{c}", "tcp", NODE_IP[other], NODEPORT_WEB, f"{c} -> {other} NodePort")
+        backends, seen = set(), set()
+        for sport in range(44000, 44040):
+            r = served(lab, f"{NS}/{c}", "tcp", NODE_IP[other], NODEPORT_WEB,
+                       f"{c} -> {other} NodePort", sport=sport)
+            backends |= set(names(r))
+            seen |= set(client_ip(r))
+            if len(backends) == 2:
+                break
+        check_eq(sorted(backends), ["web-1", "web-2"], f"{c} -> {other} NodePort: both backends")
+        check_eq(sorted(seen), [OVERLAY_IP[other]],
+                 f"{c} -> {other} NodePort: SNATed to {other}'s overlay address (outside {other})")
 
     lablib.log("-- externalTrafficPolicy Local")
     r = served(lab, "underlay", "tcp", NODE_IP["node1"], NODEPORT_LOCAL, "outside -> node1 Local NodePort",
