@@ -1,5 +1,6 @@
-// The Applier's Services and EndpointSlices: each change builds the next ServiceState whole
-// (control/model/service_from_proto.h ApplyServiceChange checks it) and commits it like any other.
+// The Applier's Services and EndpointSlices: a change edits the running ServiceState in place
+// (control/model/service_store.h: checked as a whole, taken back whole on failure) and installs
+// only the Services it touched.
 #include "control/daemon/applier.h"
 #include "control/model/service_from_proto.h"
 
@@ -14,31 +15,21 @@ absl::StatusOr<uint64_t> Applier::ChangeServicesLocked(
     std::vector<ServiceModel> upsert_services, const std::vector<ServiceKey>& delete_services,
     std::vector<EndpointSliceModel> upsert_slices,
     const std::vector<EndpointSliceKey>& delete_slices) {
-  static const ServiceState kNone;
-  const ServiceState& current = state_.services ? *state_.services : kNone;
-  // The Services this touches: their own keys, and the owners of the slices (old and new).
-  std::vector<ServiceKey> touched = delete_services;
-  for (const ServiceModel& s : upsert_services) touched.push_back(s.key);
-  for (const EndpointSliceModel& s : upsert_slices) touched.push_back({s.key.ns, s.service_name});
-  for (const EndpointSliceKey& k : delete_slices) {
-    if (auto it = current.slices.find(k); it != current.slices.end()) {
-      touched.push_back({k.ns, it->second.service_name});
-    }
-  }
-  for (const EndpointSliceModel& s : upsert_slices) {
-    if (auto it = current.slices.find(s.key); it != current.slices.end()) {
-      touched.push_back({s.key.ns, it->second.service_name});  // a slice moved to another Service
-    }
-  }
-  auto services = ApplyServiceChange(current, false, std::move(upsert_services), delete_services,
+  // Applied to the running model in place (control/model/service_store.h), taken back whole if
+  // the commit fails: the cost is the request's Services, not all of them.
+  auto change = service_store_.Apply(state_.services, std::move(upsert_services), delete_services,
                                      std::move(upsert_slices), delete_slices, "services",
                                      "endpoint_slices");
-  if (!services.ok()) return services.status();
-  for (const ServiceKey& k : touched) services_.MarkDirty(k);
-  DesiredState next = state_;
-  next.services = std::make_shared<const ServiceState>(std::move(*services));
-  return CommitLocked(std::move(next));
+  if (!change.ok()) return change.status();
+  for (const ServiceKey& k : change->touched) services_.MarkDirty(k);
+  auto gen = CommitServicesLocked();
+  if (!gen.ok()) service_store_.Undo(state_.services, std::move(*change));
+  return gen;
 }
+
+// A new snapshot (the next generation, same contents) and the touched Services' entries, sharing
+// one grace period.
+absl::StatusOr<uint64_t> Applier::CommitServicesLocked() { return CommitLocked(state_, true); }
 
 void Applier::SetServiceTables(dp::ServiceTable* table, dp::AffinityTable* affinity) {
   std::lock_guard lock(mu_);
@@ -62,8 +53,8 @@ void Applier::UpdateHealthChecksLocked() {
   if (health_checks_ == nullptr) return;
   std::vector<HealthCheckServer::Entry> entries;
   if (state_.services) {
-    for (const auto& [key, svc] : state_.services->services) {
-      if (svc.health_check_node_port == 0 || !svc.Proxied()) continue;
+    for (const ServiceKey& key : service_store_.HealthChecked(state_.services)) {
+      const ServiceModel& svc = state_.services->services.at(key);
       std::set<Ip4> local;
       for (const EndpointSliceModel* s : state_.services->SlicesOf(key)) {
         for (const EndpointModel& e : s->endpoints) {
