@@ -355,5 +355,39 @@ TEST_F(ServiceApplierTest, RejectedChangesLeaveTheModelTheTableAndTheGenerationA
   EXPECT_EQ(Find("10.96.0.10", 80), a_entry) << "a's entry was never replaced";
 }
 
+TEST_F(ServiceApplierTest, AReadersStateNeverChangesUnderIt) {
+  ASSERT_TRUE(applier_->UpsertServices({Svc("a", "10.96.0.10", 80)}).ok());
+  ASSERT_TRUE(applier_->UpsertEndpointSlices({Slice("a-1", "a", {{"10.244.1.2", "node1"}})}).ok());
+  const DesiredState read = applier_->state();  // as GetState holds it while it answers
+  const ServiceState seen = *read.services;
+  ASSERT_TRUE(applier_->UpsertEndpointSlices({Slice("a-1", "a", {{"10.244.1.3", "node1"}})}).ok());
+  ASSERT_TRUE(applier_->DeleteServices({{"default", "a"}}).ok());
+  EXPECT_EQ(*read.services, seen);
+  EXPECT_TRUE(applier_->state().services->services.empty());
+}
+
+TEST_F(ServiceApplierTest, ChangesAfterASyncAreCheckedAgainstTheSyncedServices) {
+  ServiceModel a = Svc("a", "10.96.0.10", 80);
+  a.type = ServiceType::kNodePort;
+  a.ports[0].node_port = 30080;
+  ASSERT_TRUE(applier_->UpsertServices({a}).ok());
+  ServiceModel s = Svc("s", "10.96.0.20", 80);
+  s.type = ServiceType::kNodePort;
+  s.ports[0].node_port = 30081;
+  auto synced = std::make_shared<ServiceState>();
+  synced->services[s.key] = s;
+  ASSERT_TRUE(applier_->Sync(*applier_->state().node, {}, {}, synced).ok());
+  EXPECT_EQ(Find("10.96.0.10", 80), nullptr) << "a went with the sync";
+  ServiceModel b = Svc("b", "10.96.0.11", 80);
+  b.type = ServiceType::kNodePort;
+  b.ports[0].node_port = 30080;
+  EXPECT_TRUE(applier_->UpsertServices({b}).ok()) << "a's NodePort is free since the sync";
+  b.ports[0].node_port = 30081;
+  auto clash = applier_->UpsertServices({b});
+  EXPECT_EQ(clash.status().message(),
+            "services[0].ports[0].node_port: NodePort 30081/TCP is already used by Service "
+            "default/s");
+}
+
 }  // namespace
 }  // namespace nodeplane::ctl
