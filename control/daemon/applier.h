@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -144,6 +145,7 @@ class Applier {
  private:
   // `services_only`: `next` differs from the running state in its Services alone.
   absl::StatusOr<uint64_t> CommitLocked(DesiredState next, bool services_only = false);
+  void WireSnapshotLocked(dp::Snapshot& snap) const;
   void UpdateHealthChecksLocked();
   absl::StatusOr<uint64_t> SyncLocked(NodeModel node, std::vector<PodModel> pods,
                                       std::vector<RemoteNodeModel> remote_nodes,
@@ -182,6 +184,9 @@ class Applier {
   dp::UplinkPeers* uplink_peers_ = nullptr;        // guarded by mu_
   ServiceInstaller services_;                      // guarded by mu_
   ServiceStore service_store_;                     // guarded by mu_: edits state_.services
+  // guarded by mu_: what the running snapshot was built from; a change of Services alone builds
+  // the next generation from it again instead of recompiling the desired state.
+  std::optional<dp::SnapshotSpec> last_spec_;
   HealthCheckServer* health_checks_ = nullptr;     // guarded by mu_
 };
 

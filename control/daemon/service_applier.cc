@@ -27,9 +27,30 @@ absl::StatusOr<uint64_t> Applier::ChangeServicesLocked(
   return gen;
 }
 
-// A new snapshot (the next generation, same contents) and the touched Services' entries, sharing
-// one grace period.
-absl::StatusOr<uint64_t> Applier::CommitServicesLocked() { return CommitLocked(state_, true); }
+// A change of Services alone changes nothing a snapshot is compiled from: the running snapshot's
+// spec is built again as the next generation (no recompiling of pods, policies or remote nodes,
+// no copy of the desired state; the model was edited in place), the touched Services' entries go
+// in before it is published, and its grace period is theirs too.
+absl::StatusOr<uint64_t> Applier::CommitServicesLocked() {
+  if (!last_spec_) return CommitLocked(state_, true);  // before the first generation
+  dp::SnapshotSpec spec = *last_spec_;
+  spec.generation = generation_ + 1;
+  std::string error;
+  std::unique_ptr<dp::Snapshot> snap = dp::BuildSnapshot(spec, fib_, &error);
+  if (snap == nullptr) return absl::ResourceExhaustedError("dataplane tables: " + error);
+  WireSnapshotLocked(*snap);
+  auto plan = services_.MakePlan(state_);
+  if (!plan.ok()) return plan.status();
+  // Nothing below can fail.
+  services_.Install(*plan);
+  published_.Publish(std::move(snap));
+  services_.Finish(std::move(*plan));
+  last_spec_ = std::move(spec);
+  UpdateHealthChecksLocked();
+  ++generation_;
+  if (worker_ack_) worker_ack_(generation_);
+  return generation_;
+}
 
 void Applier::SetServiceTables(dp::ServiceTable* table, dp::AffinityTable* affinity) {
   std::lock_guard lock(mu_);

@@ -5,7 +5,10 @@
 //   2. then C single-endpoint changes, each to one random Service: time from the call until the
 //      worker runs the generation — p50, p99, max — and the control thread's CPU time for each.
 // The worker runs on a CPU of its own (the last allowed one), the control thread on the others.
-// Usage: nodeplane-svc-update-bench [--services N] [--endpoints E] [--changes C] [--realtime]
+// Usage: nodeplane-svc-update-bench [--services N] [--endpoints E] [--changes C] [--pods P]
+//                                   [--realtime]
+//   --pods: P pods in the model (on this node, none attached), which every generation's
+//   snapshot is compiled from.
 //   --realtime: the changes (not the load) run with both threads at SCHED_FIFO priority 1, as on a
 //   node whose dataplane and control cores are its own; needs root.
 // Prints a human summary and, as its last line, one JSON object.
@@ -76,7 +79,7 @@ double ThreadCpuMs() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint32_t services = 10000, endpoints = 10, changes = 200;
+  uint32_t services = 10000, endpoints = 10, changes = 200, pods = 0;
   bool realtime = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -89,6 +92,7 @@ int main(int argc, char** argv) {
     if (a == "--services") services = v;
     else if (a == "--endpoints") endpoints = v;
     else if (a == "--changes") changes = v;
+    else if (a == "--pods") pods = v;
   }
   // The CPUs we may use, before the EAL pins this thread to lcore 0 (threads started from it
   // would inherit that: the worker and the control thread on one CPU, each grace period then a
@@ -148,6 +152,22 @@ int main(int argc, char** argv) {
     node.addresses = {Ip4Prefix{Addr((192u << 24) | (168u << 16) | 10), 24}};
     node.pod_gateway = Addr((169u << 24) | (254u << 16) | (1u << 8) | 1);
     (void)applier.SetNode(node);
+    // Pods in the model (not attached): what every snapshot, rebuilt per generation, is built from.
+    for (uint32_t first = 0; first < pods; first += 10000) {
+      std::vector<ctl::PodModel> batch;
+      for (uint32_t i = first; i < std::min(pods, first + 10000); ++i) {
+        ctl::PodModel p;
+        p.key = {"bench", "pod-" + std::to_string(i)};
+        p.ips = {Addr(((10u << 24) | (64u << 16)) + i)};
+        p.labels = {{"app", "app-" + std::to_string(i % 100)}};
+        p.node_name = "node1";
+        batch.push_back(std::move(p));
+      }
+      if (!applier.UpsertPods(std::move(batch)).ok()) {
+        std::fprintf(stderr, "pods failed\n");
+        rc = 1;
+      }
+    }
 
     const auto t0 = Clock::now();
     for (uint32_t first = 0; first < services && rc == 0; first += 10000) {
@@ -197,8 +217,8 @@ int main(int argc, char** argv) {
       return v.empty() ? 0 : v[std::min(v.size() - 1, size_t(p * v.size()))];
     };
     auto pct = [&](double p) { return pct_of(lat, p); };
-    std::printf("services %u x endpoints %u: load %.0f ms; service table %zu keys\n", services,
-                endpoints, load_ms, table.size());
+    std::printf("services %u x endpoints %u, %u pods: load %.0f ms; service table %zu keys\n",
+                services, endpoints, pods, load_ms, table.size());
     std::printf("single endpoint change, until the worker runs it (%u changes%s): p50 %.3f ms, "
                 "p99 %.3f ms, max %.3f ms\n",
                 changes, realtime ? ", real-time priority" : "", pct(0.5), pct(0.99),
@@ -208,10 +228,10 @@ int main(int argc, char** argv) {
                 pct_of(cpu, 0.5), pct_of(cpu, 0.99));
     std::printf("{\"services\": %u, \"endpoints\": %u, \"load_ms\": %.1f, \"changes\": %u, "
                 "\"p50_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, "
-                "\"cpu_p50_ms\": %.3f, \"cpu_p99_ms\": %.3f, \"realtime\": %s}\n",
+                "\"cpu_p50_ms\": %.3f, \"cpu_p99_ms\": %.3f, \"realtime\": %s, \"pods\": %u}\n",
                 services, endpoints, load_ms, changes, pct(0.5), pct(0.99),
                 lat.empty() ? 0 : lat.back(), pct_of(cpu, 0.5), pct_of(cpu, 0.99),
-                realtime ? "true" : "false");
+                realtime ? "true" : "false", pods);
     stop = true;
     loop.join();
     applier.SetWorkerAck(nullptr);
