@@ -38,7 +38,7 @@ absl::Status Applier::Start() {
 // The order of a commit (dataplane/tables/fib.h): remove routes the running snapshot may lose,
 // wait out their lookups if a remote node leaves, publish, then add routes to the nodes the new
 // snapshot brought. A route is never visible to a worker whose snapshot lacks its node.
-absl::StatusOr<uint64_t> Applier::CommitLocked(DesiredState next, bool services_only) {
+absl::StatusOr<uint64_t> Applier::CommitLocked(DesiredState next) {
   if (absl::Status s = next.Check(); !s.ok()) return s;
   auto slots = AssignSlots(slots_, next.remote_nodes, dp::Fib::kMaxSlot);
   if (!slots.ok()) return slots.status();
@@ -67,13 +67,9 @@ absl::StatusOr<uint64_t> Applier::CommitLocked(DesiredState next, bool services_
   const FibPlan plan = PlanFibUpdate(fib_routes_, wanted, slots_, *slots);
   ApplyFibSteps(plan.before_publish);
   if (plan.grace_before_publish) published_.rcu().Synchronize();
-  // A change of Services alone leaves the snapshot's contents as they were: its entries go in
-  // first and the publication's grace period is also theirs (one wait instead of two).
-  if (services_only) services_.Install(*services);
   published_.Publish(std::move(snap));
   ApplyFibSteps(plan.after_publish);
-  if (!services_only) services_.Install(*services);
-  services_.Finish(std::move(*services));
+  services_.Apply(std::move(*services));
   fib_routes_ = std::move(wanted);
   slots_ = std::move(*slots);
   state_ = std::move(next);

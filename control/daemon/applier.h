@@ -143,8 +143,7 @@ class Applier {
   RemoteSlots remote_slots() const;
 
  private:
-  // `services_only`: `next` differs from the running state in its Services alone.
-  absl::StatusOr<uint64_t> CommitLocked(DesiredState next, bool services_only = false);
+  absl::StatusOr<uint64_t> CommitLocked(DesiredState next);
   void WireSnapshotLocked(dp::Snapshot& snap) const;
   void UpdateHealthChecksLocked();
   absl::StatusOr<uint64_t> SyncLocked(NodeModel node, std::vector<PodModel> pods,

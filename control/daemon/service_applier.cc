@@ -2,7 +2,6 @@
 // (control/model/service_store.h: checked as a whole, taken back whole on failure) and installs
 // only the Services it touched.
 #include "control/daemon/applier.h"
-#include "control/model/service_from_proto.h"
 
 #include <cstdio>
 
@@ -32,7 +31,7 @@ absl::StatusOr<uint64_t> Applier::ChangeServicesLocked(
 // no copy of the desired state; the model was edited in place), the touched Services' entries go
 // in before it is published, and its grace period is theirs too.
 absl::StatusOr<uint64_t> Applier::CommitServicesLocked() {
-  if (!last_spec_) return CommitLocked(state_, true);  // before the first generation
+  if (!last_spec_) return CommitLocked(state_);  // before the first generation
   dp::SnapshotSpec spec = *last_spec_;
   spec.generation = generation_ + 1;
   std::string error;
