@@ -60,13 +60,9 @@ absl::StatusOr<uint64_t> Applier::CommitLocked(DesiredState next) {
   std::string error;
   std::unique_ptr<dp::Snapshot> snap = dp::BuildSnapshot(spec, fib_, &error);
   if (snap == nullptr) return absl::ResourceExhaustedError("dataplane tables: " + error);
-  snap->neighbor_events = neighbor_events_;
-  snap->conntrack = conntrack_;
-  snap->uplink_peers = uplink_peers_;
+  WireSnapshotLocked(*snap);
   auto services = services_.MakePlan(next);
   if (!services.ok()) return services.status();
-  snap->services = services_.table();
-  snap->affinity = services_.affinity();
   // Nothing below can fail: the new state is valid, its tables exist and its routes fit.
   const FibPlan plan = PlanFibUpdate(fib_routes_, wanted, slots_, *slots);
   ApplyFibSteps(plan.before_publish);
@@ -79,9 +75,19 @@ absl::StatusOr<uint64_t> Applier::CommitLocked(DesiredState next) {
   state_ = std::move(next);
   UpdateHealthChecksLocked();
   policy_generation_ = policy_gen;
+  last_spec_ = std::move(spec);
   ++generation_;
   if (worker_ack_) worker_ack_(generation_);
   return generation_;
+}
+
+// The long-lived tables and queues every snapshot points at (not owned by it).
+void Applier::WireSnapshotLocked(dp::Snapshot& snap) const {
+  snap.neighbor_events = neighbor_events_;
+  snap.conntrack = conntrack_;
+  snap.uplink_peers = uplink_peers_;
+  snap.services = services_.table();
+  snap.affinity = services_.affinity();
 }
 
 void Applier::ApplyFibSteps(const std::vector<FibStep>& steps) {

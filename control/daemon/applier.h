@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "control/daemon/service_installer.h"
 #include "control/model/desired_state.h"
 #include "control/model/service_model.h"
+#include "control/model/service_store.h"
 #include "dataplane/core/neighbor_events.h"
 #include "dataplane/core/ports.h"
 #include "dataplane/core/published.h"
@@ -142,12 +144,15 @@ class Applier {
 
  private:
   absl::StatusOr<uint64_t> CommitLocked(DesiredState next);
+  void WireSnapshotLocked(dp::Snapshot& snap) const;
   void UpdateHealthChecksLocked();
   absl::StatusOr<uint64_t> SyncLocked(NodeModel node, std::vector<PodModel> pods,
                                       std::vector<RemoteNodeModel> remote_nodes,
                                       std::shared_ptr<const ServiceState> services,
                                       std::vector<NamespaceModel> namespaces = {},
                                       std::vector<NetworkPolicyModel> policies = {});
+  // Publishes a change of Services alone (control/daemon/service_applier.cc).
+  absl::StatusOr<uint64_t> CommitServicesLocked();
   absl::StatusOr<uint64_t> ChangeServicesLocked(std::vector<ServiceModel> upsert_services,
                                                 const std::vector<ServiceKey>& delete_services,
                                                 std::vector<EndpointSliceModel> upsert_slices,
@@ -177,6 +182,10 @@ class Applier {
   dp::Conntrack* conntrack_ = nullptr;             // guarded by mu_
   dp::UplinkPeers* uplink_peers_ = nullptr;        // guarded by mu_
   ServiceInstaller services_;                      // guarded by mu_
+  ServiceStore service_store_;                     // guarded by mu_: edits state_.services
+  // guarded by mu_: what the running snapshot was built from; a change of Services alone builds
+  // the next generation from it again instead of recompiling the desired state.
+  std::optional<dp::SnapshotSpec> last_spec_;
   HealthCheckServer* health_checks_ = nullptr;     // guarded by mu_
 };
 

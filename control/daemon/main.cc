@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "control/daemon/applier.h"
 #include "control/daemon/conntrack_flush.h"
 #include "control/daemon/conntrack_ager.h"
+#include "control/daemon/control_cpus.h"
 #include "control/daemon/neighbor_resolver.h"
 #include "control/daemon/options.h"
 #include "control/daemon/pod_link_names.h"
@@ -83,7 +85,12 @@ bool AddNodePorts(const DaemonOptions& opts, dp::Ports& ports, RuntimePorts& rt,
 
 // Everything that holds EAL memory (pool, RCU, snapshots, ports) lives and dies in here, so all of
 // it is released before the EAL is cleaned up.
-int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signals) {
+int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signals,
+          const cpu_set_t& process_cpus) {
+  // Every thread started from here on (gRPC, health checks, resolver, ager) runs off the workers'
+  // CPUs; this thread goes back to its lcore before it becomes worker 0.
+  std::optional<ControlCpus> control_cpus;
+  control_cpus.emplace(process_cpus, eal_info.worker_lcores);
   std::string error;
   const auto workers = static_cast<uint16_t>(eal_info.worker_lcores.size());
   rte_mempool* pool = dp::CreatePacketPool(opts.mbufs, &error);
@@ -189,6 +196,7 @@ int Serve(const DaemonOptions& opts, const dp::EalInfo& eal_info, sigset_t signa
   if (rt.uplink) resolver.Start();
   ConntrackAger ager(conntrack, ConntrackAger::Config{});
   ager.Start();
+  control_cpus.reset();
   pool_of_workers[0]->Run(g_stop);  // the main lcore's worker
   ager.Stop();
   resolver.Stop();
@@ -228,11 +236,12 @@ int Main(int argc, char** argv) {
   dp::EalConfig eal{.program = "nodeplaned", .lcores = opts.lcores, .file_prefix = opts.file_prefix,
                     .memory_mb = opts.memory_mb, .force_no_huge = opts.no_huge, .extra = opts.eal};
   dp::EalInfo eal_info;
+  const cpu_set_t process_cpus = ProcessCpus();  // before the EAL pins this thread
   if (!dp::StartEal(eal, &eal_info, &error)) return Fail(error);
   const auto workers = static_cast<uint16_t>(eal_info.worker_lcores.size());
   if (workers > dp::kMaxWorkers) return Fail("at most " + std::to_string(dp::kMaxWorkers) + " lcores");
 
-  const int rc = Serve(opts, eal_info, signals);
+  const int rc = Serve(opts, eal_info, signals, process_cpus);
   dp::StopEal();  // after Serve: everything holding EAL memory is gone by now
   return rc;
 }

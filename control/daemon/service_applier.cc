@@ -1,8 +1,8 @@
-// The Applier's Services and EndpointSlices: each change builds the next ServiceState whole
-// (control/model/service_from_proto.h ApplyServiceChange checks it) and commits it like any other.
+// The Applier's Services and EndpointSlices: a change edits the running ServiceState in place
+// (control/model/service_store.h: checked as a whole, taken back whole on failure) and installs
+// only the Services it touched.
 #include "control/daemon/applier.h"
 #include "control/compile/overlay_source.h"
-#include "control/model/service_from_proto.h"
 
 #include <cstdio>
 
@@ -15,30 +15,41 @@ absl::StatusOr<uint64_t> Applier::ChangeServicesLocked(
     std::vector<ServiceModel> upsert_services, const std::vector<ServiceKey>& delete_services,
     std::vector<EndpointSliceModel> upsert_slices,
     const std::vector<EndpointSliceKey>& delete_slices) {
-  static const ServiceState kNone;
-  const ServiceState& current = state_.services ? *state_.services : kNone;
-  // The Services this touches: their own keys, and the owners of the slices (old and new).
-  std::vector<ServiceKey> touched = delete_services;
-  for (const ServiceModel& s : upsert_services) touched.push_back(s.key);
-  for (const EndpointSliceModel& s : upsert_slices) touched.push_back({s.key.ns, s.service_name});
-  for (const EndpointSliceKey& k : delete_slices) {
-    if (auto it = current.slices.find(k); it != current.slices.end()) {
-      touched.push_back({k.ns, it->second.service_name});
-    }
-  }
-  for (const EndpointSliceModel& s : upsert_slices) {
-    if (auto it = current.slices.find(s.key); it != current.slices.end()) {
-      touched.push_back({s.key.ns, it->second.service_name});  // a slice moved to another Service
-    }
-  }
-  auto services = ApplyServiceChange(current, false, std::move(upsert_services), delete_services,
+  // Applied to the running model in place (control/model/service_store.h), taken back whole if
+  // the commit fails: the cost is the request's Services, not all of them.
+  auto change = service_store_.Apply(state_.services, std::move(upsert_services), delete_services,
                                      std::move(upsert_slices), delete_slices, "services",
                                      "endpoint_slices");
-  if (!services.ok()) return services.status();
-  for (const ServiceKey& k : touched) services_.MarkDirty(k);
-  DesiredState next = state_;
-  next.services = std::make_shared<const ServiceState>(std::move(*services));
-  return CommitLocked(std::move(next));
+  if (!change.ok()) return change.status();
+  for (const ServiceKey& k : change->touched) services_.MarkDirty(k);
+  auto gen = CommitServicesLocked();
+  if (!gen.ok()) service_store_.Undo(state_.services, std::move(*change));
+  return gen;
+}
+
+// A change of Services alone changes nothing a snapshot is compiled from: the running snapshot's
+// spec is built again as the next generation (no recompiling of pods, policies or remote nodes,
+// no copy of the desired state; the model was edited in place), the touched Services' entries go
+// in before it is published, and its grace period is theirs too.
+absl::StatusOr<uint64_t> Applier::CommitServicesLocked() {
+  if (!last_spec_) return CommitLocked(state_);  // before the first generation
+  dp::SnapshotSpec spec = *last_spec_;
+  spec.generation = generation_ + 1;
+  std::string error;
+  std::unique_ptr<dp::Snapshot> snap = dp::BuildSnapshot(spec, fib_, &error);
+  if (snap == nullptr) return absl::ResourceExhaustedError("dataplane tables: " + error);
+  WireSnapshotLocked(*snap);
+  auto plan = services_.MakePlan(state_);
+  if (!plan.ok()) return plan.status();
+  // Nothing below can fail.
+  services_.Install(*plan);
+  published_.Publish(std::move(snap));
+  services_.Finish(std::move(*plan));
+  last_spec_ = std::move(spec);
+  UpdateHealthChecksLocked();
+  ++generation_;
+  if (worker_ack_) worker_ack_(generation_);
+  return generation_;
 }
 
 void Applier::SetServiceTables(dp::ServiceTable* table, dp::AffinityTable* affinity) {
@@ -63,8 +74,8 @@ void Applier::UpdateHealthChecksLocked() {
   if (health_checks_ == nullptr) return;
   std::vector<HealthCheckServer::Entry> entries;
   if (state_.services) {
-    for (const auto& [key, svc] : state_.services->services) {
-      if (svc.health_check_node_port == 0 || !svc.Proxied()) continue;
+    for (const ServiceKey& key : service_store_.HealthChecked(state_.services)) {
+      const ServiceModel& svc = state_.services->services.at(key);
       std::set<Ip4> local;
       for (const EndpointSliceModel* s : state_.services->SlicesOf(key)) {
         for (const EndpointModel& e : s->endpoints) {

@@ -1,6 +1,8 @@
 // Services through the Applier into the long-lived service table: the right keys and backends,
 // per-Service updates that leave other Services' entries untouched, ignored Services without
-// keys, named target ports, and UDP conntrack flushes for backends that disappear.
+// keys, named target ports, UDP conntrack flushes for backends that disappear, and changes
+// rejected whole — by the claim check or by the table's capacity after the model was edited —
+// that leave the model, the table and the generation exactly as they were.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -281,6 +283,110 @@ TEST_F(ServiceApplierTest, HealthCheckNodePortsFollowTheServices) {
   ASSERT_TRUE(applier_->DeleteServices({lb.key}).ok());
   EXPECT_TRUE(server.ports().empty()) << "the port is released with the Service";
   applier_->SetHealthCheckServer(nullptr);
+}
+
+// Everything a user could observe of the Services: the model, the entries and the generation.
+struct Observed {
+  ServiceState model;
+  uint64_t generation;
+  size_t table_size;
+  std::map<ServiceKey, CompiledService> installed;
+};
+
+TEST_F(ServiceApplierTest, RejectedChangesLeaveTheModelTheTableAndTheGenerationAsBefore) {
+  ServiceModel a = Svc("a", "10.96.0.10", 80);
+  a.type = ServiceType::kNodePort;
+  a.ports[0].node_port = 30080;
+  ASSERT_TRUE(applier_->UpsertServices({a, Svc("b", "10.96.0.11", 80)}).ok());
+  ASSERT_TRUE(applier_
+                  ->UpsertEndpointSlices({Slice("a-1", "a", {{"10.244.1.2", "node1"}}),
+                                          Slice("b-1", "b", {{"10.244.2.3", "node2"}})})
+                  .ok());
+  auto observe = [&] {
+    return Observed{*applier_->state().services, applier_->generation(), table_.size(),
+                    applier_->installed_services()};
+  };
+  const Observed before = observe();
+  const dp::ServiceEntry* a_entry = Find("10.96.0.10", 80);
+  const dp::ServiceEntry* b_entry = Find("10.96.0.11", 80);
+  auto unchanged = [&](const char* what) {
+    const Observed now = observe();
+    EXPECT_EQ(now.model, before.model) << what;
+    EXPECT_EQ(now.generation, before.generation) << what;
+    EXPECT_EQ(now.table_size, before.table_size) << what;
+    EXPECT_EQ(now.installed.size(), before.installed.size()) << what;
+    for (const auto& [key, c] : before.installed) {
+      ASSERT_TRUE(now.installed.contains(key)) << what;
+      EXPECT_EQ(now.installed.at(key).entries, c.entries) << what << ": " << key.ToString();
+    }
+    EXPECT_EQ(Find("10.96.0.10", 80), a_entry) << what;
+    EXPECT_EQ(Find("10.96.0.11", 80), b_entry) << what;
+  };
+
+  // 1. The claim check: b changes (new VIP), c takes a's NodePort — neither is applied.
+  ServiceModel c = Svc("c", "10.96.0.12", 80);
+  c.type = ServiceType::kNodePort;
+  c.ports[0].node_port = 30080;
+  auto clash = applier_->UpsertServices({Svc("b", "10.96.0.21", 80), c});
+  ASSERT_EQ(clash.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(clash.status().message(),
+            "services[1].ports[0].node_port: NodePort 30080/TCP is already used by Service "
+            "default/a");
+  unchanged("after a NodePort clash");
+
+  // 2. The table's capacity, found only after the model was edited: a moves its NodePort and a
+  //    new Service has more external IPs than the table holds keys. All of it is taken back.
+  ServiceModel moved = a;
+  moved.ports[0].node_port = 30090;
+  ServiceModel big = Svc("big", "10.96.0.30", 80);
+  for (uint32_t i = 0; i < 4100; ++i) big.external_ips.push_back(Ip4::FromHost(0xcb007100u + i));
+  auto full = applier_->UpsertServices({moved, big});
+  ASSERT_EQ(full.status().code(), absl::StatusCode::kResourceExhausted) << full.status();
+  unchanged("after a change too big for the table");
+  // The claims were taken back too: a still holds 30080, and 30090 and big's addresses are free.
+  ServiceModel x = Svc("x", "10.96.0.40", 80);
+  x.type = ServiceType::kNodePort;
+  x.ports[0].node_port = 30080;
+  EXPECT_EQ(applier_->UpsertServices({x}).status().code(), absl::StatusCode::kInvalidArgument);
+  x.ports[0].node_port = 30090;
+  x.external_ips = {big.external_ips[7]};
+  EXPECT_TRUE(applier_->UpsertServices({x}).ok());
+  EXPECT_NE(Find("10.77.0.11", 30090), nullptr);
+  EXPECT_EQ(Find("10.96.0.10", 80), a_entry) << "a's entry was never replaced";
+}
+
+TEST_F(ServiceApplierTest, AReadersStateNeverChangesUnderIt) {
+  ASSERT_TRUE(applier_->UpsertServices({Svc("a", "10.96.0.10", 80)}).ok());
+  ASSERT_TRUE(applier_->UpsertEndpointSlices({Slice("a-1", "a", {{"10.244.1.2", "node1"}})}).ok());
+  const DesiredState read = applier_->state();  // as GetState holds it while it answers
+  const ServiceState seen = *read.services;
+  ASSERT_TRUE(applier_->UpsertEndpointSlices({Slice("a-1", "a", {{"10.244.1.3", "node1"}})}).ok());
+  ASSERT_TRUE(applier_->DeleteServices({{"default", "a"}}).ok());
+  EXPECT_EQ(*read.services, seen);
+  EXPECT_TRUE(applier_->state().services->services.empty());
+}
+
+TEST_F(ServiceApplierTest, ChangesAfterASyncAreCheckedAgainstTheSyncedServices) {
+  ServiceModel a = Svc("a", "10.96.0.10", 80);
+  a.type = ServiceType::kNodePort;
+  a.ports[0].node_port = 30080;
+  ASSERT_TRUE(applier_->UpsertServices({a}).ok());
+  ServiceModel s = Svc("s", "10.96.0.20", 80);
+  s.type = ServiceType::kNodePort;
+  s.ports[0].node_port = 30081;
+  auto synced = std::make_shared<ServiceState>();
+  synced->services[s.key] = s;
+  ASSERT_TRUE(applier_->Sync(*applier_->state().node, {}, {}, synced).ok());
+  EXPECT_EQ(Find("10.96.0.10", 80), nullptr) << "a went with the sync";
+  ServiceModel b = Svc("b", "10.96.0.11", 80);
+  b.type = ServiceType::kNodePort;
+  b.ports[0].node_port = 30080;
+  EXPECT_TRUE(applier_->UpsertServices({b}).ok()) << "a's NodePort is free since the sync";
+  b.ports[0].node_port = 30081;
+  auto clash = applier_->UpsertServices({b});
+  EXPECT_EQ(clash.status().message(),
+            "services[0].ports[0].node_port: NodePort 30081/TCP is already used by Service "
+            "default/s");
 }
 
 }  // namespace

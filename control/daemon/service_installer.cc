@@ -39,9 +39,7 @@ absl::StatusOr<ServiceInstaller::Plan> ServiceInstaller::MakePlan(const DesiredS
     for (const auto& [key, c] : installed_) todo.insert(key);
   } else {
     todo = dirty_;
-    for (const auto& [key, c] : installed_) {
-      if (c.uses_named_ports) todo.insert(key);  // pods may have renamed or moved their ports
-    }
+    todo.insert(named_ports_.begin(), named_ports_.end());  // pods may have renamed their ports
   }
   uint32_t id = next_id_;
   for (const ServiceKey& key : todo) {
@@ -93,7 +91,7 @@ absl::StatusOr<ServiceInstaller::Plan> ServiceInstaller::MakePlan(const DesiredS
   return plan;
 }
 
-void ServiceInstaller::Apply(Plan plan) {
+void ServiceInstaller::Install(const Plan& plan) {
   if (table_ == nullptr) return;
   for (const dp::ServiceTableKey& k : plan.deletes) table_->Delete(k);
   table_->Reclaim();  // deleted keys' slots are free again before the sets need them
@@ -102,14 +100,25 @@ void ServiceInstaller::Apply(Plan plan) {
     // MakePlan checked the capacity; only an allocation failure is left, and that is a bug here.
     if (!table_->Set(k, *spec, &error)) std::fprintf(stderr, "nodeplaned: BUG: %s\n", error.c_str());
   }
+  table_->StartGrace();
+}
+
+void ServiceInstaller::Finish(Plan plan) {
+  if (table_ == nullptr) return;
   table_->Reclaim();
   for (const ServiceKey& key : plan.removed) {
     installed_.erase(key);
     ids_.erase(key);
+    named_ports_.erase(key);
   }
   for (auto& [key, c] : plan.compiled) {
     ids_[key] = c.service_id;
     next_id_ = std::max(next_id_, c.service_id + 1);
+    if (c.uses_named_ports) {
+      named_ports_.insert(key);
+    } else {
+      named_ports_.erase(key);
+    }
     installed_[key] = std::move(c);
   }
   // No table chooses these any more (and a grace period has passed): flush what conntrack holds.

@@ -2,8 +2,10 @@
 // the desired Services, Service by Service. A commit first plans — recompiles only the Services
 // marked changed (plus those whose named ports depend on pods), diffs their keys against what is
 // installed, checks the result fits — and, once the snapshot is published, applies the plan:
-// deletes, one grace period, sets, one grace period, then flushes conntrack's UDP entries to
-// backends that disappeared. Planning can fail and changes nothing; applying cannot fail.
+// deletes (then a grace period if there were any), sets, one grace period, then flushes
+// conntrack's UDP entries to backends that disappeared. A change of Services alone installs before
+// the snapshot's publication and shares its grace period (Install/Finish). Planning can fail and
+// changes nothing; applying cannot fail.
 // Control thread only (the Applier's lock).
 #pragma once
 #include <cstdint>
@@ -65,7 +67,16 @@ class ServiceInstaller {
 
   absl::StatusOr<Plan> MakePlan(const DesiredState& next);
   // After a failed commit the marks stay, for the next plan.
-  void Apply(Plan plan);
+  void Apply(Plan plan) {
+    Install(plan);
+    Finish(std::move(plan));
+  }
+  // Apply in two halves, for a commit that lets one grace period serve both the snapshot and the
+  // table: Install writes the table (deletes, a grace period only if new keys need their slots,
+  // sets) and starts the grace period for what it replaced; Finish, after the caller's own grace
+  // period, frees it (waiting only if none has passed), flushes conntrack and records the plan.
+  void Install(const Plan& plan);
+  void Finish(Plan plan);
 
   // Installed state (reads, `nodeplanectl`, tests).
   uint32_t ServiceId(const ServiceKey& key) const;
@@ -78,6 +89,7 @@ class ServiceInstaller {
   ConntrackFlusher* flusher_ = nullptr;
   std::map<ServiceKey, CompiledService> installed_;
   std::map<ServiceKey, uint32_t> ids_;
+  std::set<ServiceKey> named_ports_;  // installed Services that use named target ports
   uint32_t next_id_ = 1;
   std::set<ServiceKey> dirty_;
   bool all_dirty_ = true;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/model/field_errors.h"
+#include "control/model/service_claims.h"
 
 namespace nodeplane::ctl {
 namespace {
@@ -388,59 +389,6 @@ absl::StatusOr<std::vector<EndpointSliceModel>> EndpointSlicesFromProto(
   return out;
 }
 
-namespace {
-
-// Who holds each NodePort number and VIP:port: the first claimant wins, a second is an error.
-class Claims {
- public:
-  // `where`: the request field of `svc` ("services[1]"), or "" for a Service already stored.
-  absl::Status Add(const ServiceModel& svc, const std::string& where) {
-    if (!svc.Proxied()) return absl::OkStatus();
-    auto claim = [&](auto& table, const auto& k, const std::string& f, const std::string& what) {
-      auto [it, fresh] = table.emplace(k, svc.key);
-      if (fresh || it->second == svc.key) return absl::OkStatus();
-      return Invalid(where.empty() ? svc.key.ToString() : f,
-                     what + " is already used by Service " + it->second.ToString());
-    };
-    for (size_t j = 0; j < svc.ports.size(); ++j) {
-      const ServicePortModel& p = svc.ports[j];
-      const std::string pf = absl::StrCat(where, ".ports[", j, "]");
-      const std::string proto = ProtocolName(p.protocol);
-      if (p.node_port != 0) {
-        absl::Status s = claim(node_ports_, std::make_pair(p.node_port, p.protocol),
-                               pf + ".node_port", absl::StrCat("NodePort ", p.node_port, "/", proto));
-        if (!s.ok()) return s;
-      }
-      auto vips = [&](const std::vector<Ip4>& ips, const std::string& name) -> absl::Status {
-        for (size_t k = 0; k < ips.size(); ++k) {
-          absl::Status s = claim(vips_, std::make_tuple(ips[k], p.port, p.protocol),
-                                 absl::StrCat(where, ".", name, "[", k, "]"),
-                                 absl::StrCat(ips[k].ToString(), ":", p.port, "/", proto));
-          if (!s.ok()) return s;
-        }
-        return absl::OkStatus();
-      };
-      for (auto [ips, name] : {std::pair{&svc.cluster_ips, "cluster_ips"},
-                               std::pair{&svc.external_ips, "external_ips"},
-                               std::pair{&svc.load_balancer_ips, "load_balancer_ips"}}) {
-        if (absl::Status s = vips(*ips, name); !s.ok()) return s;
-      }
-    }
-    if (svc.health_check_node_port != 0) {
-      return claim(node_ports_, std::make_pair(svc.health_check_node_port, L4Protocol::kTcp),
-                   where + ".health_check_node_port",
-                   absl::StrCat("port ", svc.health_check_node_port, "/TCP"));
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  std::map<std::pair<uint16_t, L4Protocol>, ServiceKey> node_ports_;
-  std::map<std::tuple<Ip4, uint16_t, L4Protocol>, ServiceKey> vips_;
-};
-
-}  // namespace
-
 absl::StatusOr<ServiceState> ApplyServiceChange(const ServiceState& current, bool replace_all,
                                                 std::vector<ServiceModel> upsert_services,
                                                 const std::vector<ServiceKey>& delete_services,
@@ -458,14 +406,14 @@ absl::StatusOr<ServiceState> ApplyServiceChange(const ServiceState& current, boo
   // names the request's element. Only new or changed Services can make a collision: a change of
   // slices or deletes alone skips the check (and its walk over every Service).
   if (!upsert_services.empty()) {
-    Claims claims;
+    ServiceClaims claims;
     for (const auto& [key, svc] : next.services) {
       if (incoming.contains(key)) continue;
-      if (absl::Status s = claims.Add(svc, ""); !s.ok()) return s;
+      if (absl::Status s = claims.Claim(svc, ""); !s.ok()) return s;
     }
     for (size_t i = 0; i < upsert_services.size(); ++i) {
       const std::string where = absl::StrCat(services_field, "[", i, "]");
-      if (absl::Status s = claims.Add(upsert_services[i], where); !s.ok()) return s;
+      if (absl::Status s = claims.Claim(upsert_services[i], where); !s.ok()) return s;
     }
   }
   for (ServiceModel& s : upsert_services) {

@@ -1,7 +1,7 @@
 // Services and EndpointSlices in the model: what the API said, validated (control/model/
-// service_from_proto.cc), in parsed form. Pure C++. The whole set is one immutable ServiceState
-// shared by copies of DesiredState, replaced as a whole when a Service or a slice changes, so a pod
-// change does not copy every Service.
+// service_from_proto.cc), in parsed form. Pure C++. The whole set is one ServiceState shared by
+// copies of DesiredState, so a pod change does not copy every Service; a Service or slice change
+// edits it in place when nothing else holds it (control/model/service_store.h).
 #pragma once
 #include <compare>
 #include <cstdint>
@@ -50,6 +50,7 @@ struct ServicePortModel {
   uint16_t target_port = 0;      // numeric targetPort (0 when named)
   std::string target_port_name;  // named targetPort, resolved per endpoint
   uint16_t node_port = 0;        // 0: none
+  friend bool operator==(const ServicePortModel&, const ServicePortModel&) = default;
 };
 
 struct ServiceModel {
@@ -78,6 +79,7 @@ struct ServiceModel {
     return affinity_timeout_s && *affinity_timeout_s != 0 ? *affinity_timeout_s
                                                           : kDefaultAffinityTimeoutS;
   }
+  friend bool operator==(const ServiceModel&, const ServiceModel&) = default;
 };
 
 using EndpointSliceKey = ServiceKey;  // namespace and name, like a Service's
@@ -91,12 +93,14 @@ struct EndpointModel {
   std::string zone;
   std::vector<std::string> zone_hints;
   std::optional<PodKey> target_pod;
+  friend bool operator==(const EndpointModel&, const EndpointModel&) = default;
 };
 
 struct EndpointPortModel {
   std::string name;
   L4Protocol protocol = L4Protocol::kTcp;
   uint16_t port = 0;
+  friend bool operator==(const EndpointPortModel&, const EndpointPortModel&) = default;
 };
 
 struct EndpointSliceModel {
@@ -105,6 +109,7 @@ struct EndpointSliceModel {
   bool ipv4 = true;          // false: an FQDN slice, stored but ignored (as kube-proxy does)
   std::vector<EndpointModel> endpoints;
   std::vector<EndpointPortModel> ports;
+  friend bool operator==(const EndpointSliceModel&, const EndpointSliceModel&) = default;
 };
 
 // The most endpoints one Service may have over all its slices: what a Service's backend table and
@@ -126,6 +131,7 @@ struct ServiceState {
   // Add or replace a slice / remove one (unknown keys: no-op), keeping the index.
   void PutSlice(EndpointSliceModel slice);
   void EraseSlice(const EndpointSliceKey& key);
+  friend bool operator==(const ServiceState&, const ServiceState&) = default;
 };
 
 }  // namespace nodeplane::ctl

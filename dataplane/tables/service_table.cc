@@ -137,9 +137,20 @@ void ServiceTable::Delete(const ServiceTableKey& key) {
   --size_;
 }
 
+void ServiceTable::StartGrace() {
+  if (qsbr_ == nullptr || (retired_.empty() && freed_slots_.empty())) return;
+  grace_token_ = rte_rcu_qsbr_start(qsbr_);
+  grace_covers_ = retired_.size() + freed_slots_.size();
+}
+
 void ServiceTable::Reclaim() {
   if (retired_.empty() && freed_slots_.empty()) return;
-  if (qsbr_ != nullptr) rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  if (qsbr_ != nullptr) {
+    // The token started earlier covers everything only if nothing was replaced since.
+    const bool covered = grace_covers_ != 0 && grace_covers_ == retired_.size() + freed_slots_.size();
+    rte_rcu_qsbr_check(qsbr_, covered ? grace_token_ : rte_rcu_qsbr_start(qsbr_), true);
+  }
+  grace_covers_ = 0;
   // With RW_CONCURRENCY_LF a deleted key's slot is not reused until released explicitly.
   for (int32_t pos : freed_slots_) rte_hash_free_key_with_position(hash_, pos);
   for (ServiceEntry* e : retired_) FreeServiceEntry(e);

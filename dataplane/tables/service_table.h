@@ -72,6 +72,10 @@ class ServiceTable {
   void Delete(const ServiceTableKey& key);
   // Control thread. Waits for one grace period, then frees what Set and Delete replaced.
   void Reclaim();
+  // Control thread. Starts the grace period for what Set and Delete replaced so far, without
+  // waiting; if nothing is replaced after it, Reclaim() waits only for what is left of it —
+  // nothing, when another grace period (a snapshot's publication) has passed in between.
+  void StartGrace();
 
   // Worker. n <= 64 keys → entry[i], nullptr where none.
   void LookupBulk(const ServiceTableKey* keys, uint16_t n, const ServiceEntry** entry) const noexcept;
@@ -88,6 +92,8 @@ class ServiceTable {
   std::atomic<size_t> size_{0};  // ctl: rw, dp: ro
   std::vector<ServiceEntry*> retired_;  // ctl only: replaced or deleted, freed after a grace period
   std::vector<int32_t> freed_slots_;    // ctl only: deleted key positions, released after it
+  uint64_t grace_token_ = 0;            // ctl only: StartGrace()'s token ...
+  size_t grace_covers_ = 0;             // ... and how many retired items it covers (0: none)
 };
 
 // Builds the flat block for a spec (exposed for tests); free with FreeServiceEntry.

@@ -1,12 +1,16 @@
 // ServiceTable: keys hit their own entries in one bulk lookup, a change replaces one key's entry
-// without disturbing the others, and replaced or deleted entries stay readable until Reclaim().
+// without disturbing the others, and replaced or deleted entries stay readable until Reclaim(),
+// which waits for a grace period only when none has passed since StartGrace().
 #include "dataplane/tables/service_table.h"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
+#include <chrono>
+#include <future>
 #include <vector>
 
+#include "dataplane/core/rcu.h"
 #include "dataplane/testing/test_eal.h"
 
 namespace nodeplane::dp {
@@ -94,6 +98,48 @@ TEST_F(ServiceTableTest, FullTableRefusesNewKeysButStillReplaces) {
   EXPECT_FALSE(small.Set(Key(0x0b000000, 80), Spec(999, 1), &error));
   EXPECT_TRUE(small.Set(Key(0x0a000000, 80), Spec(7, 2), &error)) << error;
   EXPECT_EQ(small.Lookup(Key(0x0a000000, 80))->service_id, 7u);
+}
+
+TEST(ServiceTableGraceTest, AGracePeriodPassedSinceStartGraceFreesWithoutAnotherWait) {
+  testing::Eal();
+  Rcu rcu(1);
+  rcu.Register(0);  // this thread is the one reader
+  rcu.Online(0);
+  ServiceTable table;
+  std::string error;
+  ASSERT_TRUE(table.Init(64, rcu.qsbr(), &error)) << error;
+  const ServiceTableKey k = Key(0x0a600001, 80);
+  ASSERT_TRUE(table.Set(k, Spec(1, 0x0af40001), &error));
+  ASSERT_TRUE(table.Set(k, Spec(1, 0x0af40002), &error));  // the first entry is retired
+  table.StartGrace();
+  rcu.Quiescent(0);  // the reader has moved on (as a snapshot publication's grace period shows)
+  auto done = std::async(std::launch::async, [&] { table.Reclaim(); });
+  const bool prompt = done.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  if (!prompt) rcu.Offline(0);  // let a Reclaim that waits for a new grace period return
+  done.get();
+  EXPECT_TRUE(prompt) << "Reclaim waited for a reader that had already passed the grace period";
+
+  // An entry replaced after StartGrace is not covered by it: Reclaim waits for the reader again.
+  rcu.Online(0);
+  ASSERT_TRUE(table.Set(k, Spec(1, 0x0af40003), &error));
+  table.StartGrace();
+  rcu.Quiescent(0);
+  ASSERT_TRUE(table.Set(k, Spec(1, 0x0af40004), &error));  // retired after the grace started
+  auto waiting = std::async(std::launch::async, [&] { table.Reclaim(); });
+  EXPECT_EQ(waiting.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "freed an entry the reader may still hold";
+  // Keep reporting as a worker loop does until it returns.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (waiting.wait_for(std::chrono::milliseconds(1)) != std::future_status::ready &&
+         std::chrono::steady_clock::now() < give_up) {
+    rcu.Quiescent(0);
+  }
+  const bool returned = waiting.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  rcu.Offline(0);
+  waiting.get();
+  EXPECT_TRUE(returned) << "Reclaim did not return once the reader passed a quiescent point";
+  EXPECT_EQ(table.Lookup(k)->backends[0].ip_be, __builtin_bswap32(0x0af40004));
+  rcu.Unregister(0);
 }
 
 }  // namespace
