@@ -25,6 +25,7 @@ struct alignas(64) WorkerCounters {
 
   void Drop(DropReason r) { ++drops[static_cast<uint8_t>(r)]; }
   void Count(Counter c) { ++events[static_cast<uint8_t>(c)]; }
+  void Count(Counter c, uint64_t n) { events[static_cast<uint8_t>(c)] += n; }
 };
 
 }  // namespace nodeplane::dp

@@ -51,7 +51,7 @@ inline Edge SendError(StageContext& ctx, rte_mbuf* pkt, PacketMeta& m, uint8_t t
                    rte_cpu_to_be_32(mtu), DropReason::kEncapTooBig, Counter::kIcmpFragNeededSent);
 }
 
-inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
+inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt, uint16_t& routed) noexcept {
   PacketMeta& m = Meta(pkt);
   if (m.cls != PacketClass::kIp4 || m.punt) return Edge::kNext;
   auto* eth = rte_pktmbuf_mtod(pkt, rte_ether_hdr*);
@@ -93,14 +93,16 @@ inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
     std::memcpy(eth->dst_addr.addr_bytes, out.peer_mac.data(), RTE_ETHER_ADDR_LEN);
     std::memcpy(eth->src_addr.addr_bytes, out.mac.data(), RTE_ETHER_ADDR_LEN);
   }
-  ctx.counters.Count(Counter::kRouted);
+  ++routed;
   return Edge::kNext;
 }
 
 }  // namespace
 
 void Ip4ForwardStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
-  for (uint16_t i = 0; i < b.n; ++i) out.edge[i] = ForwardOne(ctx, b.pkts[i]);
+  uint16_t routed = 0;
+  for (uint16_t i = 0; i < b.n; ++i) out.edge[i] = ForwardOne(ctx, b.pkts[i], routed);
+  ctx.counters.Count(Counter::kRouted, routed);
 }
 
 }  // namespace nodeplane::dp
