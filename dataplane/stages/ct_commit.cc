@@ -24,7 +24,9 @@ void CtCommitStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
   Conntrack* ct = ctx.snap.conntrack;
   const uint32_t gen = ctx.snap.policy_generation;
   uint32_t now_ms = 0;
-  bool have_now = false;
+  bool have_now = false;  // also: `adds` is cleared
+  // ct_lookup missed every kNew packet in this burst: only the burst's own adds can hold its tuple.
+  CtBurstAdds adds;
   PassAll(out, b.n);
   if (ct == nullptr) return;
   for (uint16_t i = 0; i < b.n; ++i) {
@@ -42,18 +44,21 @@ void CtCommitStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
     if (!have_now) {
       now_ms = ct->NowMs();
       have_now = true;
+      adds.Clear();
     }
     const CtKey orig = PacketKey(m);
+    const uint32_t orig_hash = CtKeyHash(orig);
     const uint16_t dnat_port = m.xlate_dst_ip != 0 ? m.xlate_dst_port : 0;
     CtEntry* e = nullptr;
-    Conntrack::Insert r = ct->Add(orig, m.xlate_dst_ip, dnat_port, m.xlate_src_ip, m.xlate_src_port,
-                                  first, now_ms, gen, &e);
+    Conntrack::Insert r = ct->AddNew(orig, orig_hash, m.xlate_dst_ip, dnat_port, m.xlate_src_ip,
+                                     m.xlate_src_port, first, now_ms, gen, &e, adds);
     const bool may_move_port =
         m.xlate_src_ip != 0 && m.xlate_src_port == 0 && m.l4_proto != IPPROTO_ICMP;
     for (int t = 0; r == Conntrack::Insert::kCollision && may_move_port && t < kSnatPortTries;
          ++t) {
       const uint16_t port = AltPort(orig, t);
-      r = ct->Add(orig, m.xlate_dst_ip, dnat_port, m.xlate_src_ip, port, first, now_ms, gen, &e);
+      r = ct->AddNew(orig, orig_hash, m.xlate_dst_ip, dnat_port, m.xlate_src_ip, port, first,
+                     now_ms, gen, &e, adds);
       if (r == Conntrack::Insert::kOk) m.xlate_src_port = port;
     }
     switch (r) {

@@ -46,6 +46,27 @@ TEST(CtCommitStage, NewConnectionIsEnteredWithTheNatDecision) {
   EXPECT_EQ(p.events(Counter::kCtCreated), 1u);
 }
 
+// ct_lookup misses all three (the table is empty when the burst arrives): the first creates the
+// connection, the retransmission and the answer in the same burst join it instead of replacing it.
+TEST(CtCommitStage, PacketsOfOneNewConnectionInOneBurstShareOneEntry) {
+  CtPipe p;
+  auto out = p.RunBurst({FromA().Tcp(40000, 80, kSyn), FromA().Tcp(40000, 80, kSyn),
+                         Pkt()
+                             .Eth(Topo::PodBMac(), Topo::GatewayMac())
+                             .Ip4(Topo::PodBIp(), Topo::PodAIp())
+                             .Tcp(80, 40000, kSyn | kAck)},
+                        Topo::kPodA);
+  ASSERT_EQ(out.size(), 3u);
+  const CtEntry* e = p.Find(Tuple(Topo::PodAIp(), 40000, Topo::PodBIp(), 80, IPPROTO_TCP));
+  ASSERT_NE(e, nullptr);
+  for (const auto& o : out) {
+    EXPECT_EQ(o.edge, Edge::kNext);
+    EXPECT_EQ(o.meta.ct, e);
+  }
+  EXPECT_EQ(p.events(Counter::kCtCreated), 1u);
+  EXPECT_EQ(p.ct().connections(), 1u);
+}
+
 TEST(CtCommitStage, FullTableDropsNewConnectionsAndKeepsEstablishedOnes) {
   CtPipe p(/*entries=*/8);
   uint32_t admitted = 0;

@@ -76,6 +76,43 @@ void RecomputeSctpCrc(uint8_t* sctp, uint32_t len) {
   std::memcpy(sctp + kSctpCsumOffset, le, 4);
 }
 
+// RFC 1624 eqn. 3 with one fold for several fields: HC' = ~(~HC + sum(~m + m')). Each term is
+// the unfolded change of one field, 0 when the field keeps its value (so the result is bit for bit
+// what updating the changed fields one after another gives).
+uint32_t Delta32(uint32_t from, uint32_t to) {
+  const uint32_t d = (~from & 0xffff) + (~from >> 16) + (to & 0xffff) + (to >> 16);
+  return from != to ? d : 0;
+}
+uint32_t Delta16(uint16_t from, uint16_t to) {
+  const uint32_t d = static_cast<uint16_t>(~from) + static_cast<uint32_t>(to);
+  return from != to ? d : 0;
+}
+uint16_t ApplyDelta(uint16_t csum, uint32_t delta) {
+  return static_cast<uint16_t>(~CsumFold(static_cast<uint16_t>(~csum) + delta));
+}
+
+// TCP and UDP: addresses and ports with one delta for the IPv4 header checksum (addresses) and
+// one for the transport checksum (pseudo-header addresses and ports). `csum_off` 0: no transport
+// checksum (a UDP packet sent without one).
+void RewriteTcpUdp(rte_ipv4_hdr* ip, uint8_t* l4, uint16_t csum_off, bool udp, const Tuple& t,
+                   bool ports) {
+  const uint32_t addr_delta = Delta32(ip->src_addr, t.src_ip) + Delta32(ip->dst_addr, t.dst_ip);
+  if (addr_delta != 0) {
+    ip->hdr_checksum = ApplyDelta(ip->hdr_checksum, addr_delta);
+    ip->src_addr = t.src_ip;
+    ip->dst_addr = t.dst_ip;
+  }
+  uint32_t l4_delta = addr_delta;
+  if (ports) {
+    l4_delta += Delta16(Load16(l4), t.src_port) + Delta16(Load16(l4 + 2), t.dst_port);
+    Store16(l4, t.src_port);
+    Store16(l4 + 2, t.dst_port);
+  }
+  if (csum_off == 0 || l4_delta == 0) return;
+  const uint16_t csum = ApplyDelta(Load16(l4 + csum_off), l4_delta);
+  Store16(l4 + csum_off, udp && csum == 0 ? 0xffff : csum);
+}
+
 // An ordinary packet (not an ICMP error): the whole tuple.
 void RewritePacket(rte_mbuf* pkt, PacketMeta& m, const Tuple& t) {
   auto* ip = rte_pktmbuf_mtod_offset(pkt, rte_ipv4_hdr*, m.l3_offset);
@@ -83,19 +120,12 @@ void RewritePacket(rte_mbuf* pkt, PacketMeta& m, const Tuple& t) {
   const bool ports = m.l4 == L4Status::kPorts && m.l4_proto != IPPROTO_ICMP &&
                      (t.src_port != m.src_port || t.dst_port != m.dst_port);
   switch (m.l4_proto) {
-    case IPPROTO_TCP: {
-      uint16_t csum = Load16(l4 + kTcpCsumOffset);
-      RewriteAddresses(ip, t.src_ip, t.dst_ip, &csum);
-      if (ports) RewritePorts(l4, t.src_port, t.dst_port, &csum);
-      Store16(l4 + kTcpCsumOffset, csum);
+    case IPPROTO_TCP:
+      RewriteTcpUdp(ip, l4, kTcpCsumOffset, false, t, ports);
       break;
-    }
     case IPPROTO_UDP: {
-      uint16_t csum = Load16(l4 + kUdpCsumOffset);
-      const bool has_csum = csum != 0;
-      RewriteAddresses(ip, t.src_ip, t.dst_ip, has_csum ? &csum : nullptr);
-      if (ports) RewritePorts(l4, t.src_port, t.dst_port, has_csum ? &csum : nullptr);
-      if (has_csum) Store16(l4 + kUdpCsumOffset, csum == 0 ? 0xffff : csum);
+      const bool has_csum = Load16(l4 + kUdpCsumOffset) != 0;
+      RewriteTcpUdp(ip, l4, has_csum ? kUdpCsumOffset : 0, true, t, ports);
       break;
     }
     case IPPROTO_SCTP: {

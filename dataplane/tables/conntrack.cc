@@ -8,6 +8,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mempool.h>
+#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
 #include <cstring>
@@ -183,22 +184,51 @@ void Conntrack::LookupBulk(const CtKey* const* keys, uint16_t n, uint64_t* hit_m
   void* data[RTE_HASH_LOOKUP_BULK_MAX];
   *hit_mask = 0;
   if (n == 0) return;
+  // Hashed here, inline: rte_hash would call its hash function through a pointer per key.
   const void* k[RTE_HASH_LOOKUP_BULK_MAX];
-  for (uint16_t i = 0; i < n; ++i) k[i] = keys[i];
-  rte_hash_lookup_bulk_data(hash_, k, n, hit_mask, data);
+  hash_sig_t sig[RTE_HASH_LOOKUP_BULK_MAX];
   for (uint16_t i = 0; i < n; ++i) {
-    if ((*hit_mask >> i) & 1) entry[i] = Untag(data[i], &reply[i]);
+    k[i] = keys[i];
+    sig[i] = CtKeyHash(*keys[i]);
+  }
+  rte_hash_lookup_with_hash_bulk_data(hash_, k, sig, n, hit_mask, data);
+  for (uint16_t i = 0; i < n; ++i) {
+    if ((*hit_mask >> i) & 1) {
+      entry[i] = Untag(data[i], &reply[i]);
+      rte_prefetch0(entry[i]);  // the caller reads and steps its state next
+    }
   }
 }
 
 Conntrack::Insert Conntrack::Add(const CtKey& orig, uint32_t dnat_ip, uint16_t dnat_port,
                                  uint32_t snat_ip, uint16_t snat_port, CtProto state,
                                  uint32_t now_ms, uint32_t policy_gen, CtEntry** entry) noexcept {
+  const uint32_t h = CtKeyHash(orig);
   void* existing = nullptr;
-  if (rte_hash_lookup_data(hash_, &orig, &existing) >= 0) {
+  if (rte_hash_lookup_with_hash_data(hash_, &orig, h, &existing) >= 0) {
     *entry = Untag(existing, nullptr);
     return Insert::kExists;
   }
+  return Place(orig, h, dnat_ip, dnat_port, snat_ip, snat_port, state, now_ms, policy_gen, entry,
+               nullptr);
+}
+
+Conntrack::Insert Conntrack::AddNew(const CtKey& orig, uint32_t orig_hash, uint32_t dnat_ip,
+                                    uint16_t dnat_port, uint32_t snat_ip, uint16_t snat_port,
+                                    CtProto state, uint32_t now_ms, uint32_t policy_gen,
+                                    CtEntry** entry, CtBurstAdds& adds) noexcept {
+  if (const uintptr_t existing = adds.Find(orig, orig_hash); existing != 0) {
+    *entry = Untag(reinterpret_cast<void*>(existing), nullptr);
+    return Insert::kExists;
+  }
+  return Place(orig, orig_hash, dnat_ip, dnat_port, snat_ip, snat_port, state, now_ms, policy_gen,
+               entry, &adds);
+}
+
+Conntrack::Insert Conntrack::Place(const CtKey& orig, uint32_t orig_hash, uint32_t dnat_ip,
+                                   uint16_t dnat_port, uint32_t snat_ip, uint16_t snat_port,
+                                   CtProto state, uint32_t now_ms, uint32_t policy_gen,
+                                   CtEntry** entry, CtBurstAdds* adds) noexcept {
   void* obj = nullptr;
   if (rte_mempool_get(pool_, &obj) != 0) return Insert::kFull;
   auto* e = static_cast<CtEntry*>(obj);
@@ -214,21 +244,26 @@ Conntrack::Insert Conntrack::Add(const CtKey& orig, uint32_t dnat_ip, uint16_t d
   e->seen.store(CtEntry::Seen(state, Tick(now_ms)), std::memory_order_relaxed);
   const CtKey reply = e->Reply(orig.proto);
   const bool two_keys = !(reply == orig);  // a packet to itself has one tuple
-  if (two_keys && rte_hash_lookup(hash_, &reply) >= 0) {
+  const uint32_t reply_hash = two_keys ? CtKeyHash(reply) : orig_hash;
+  if (two_keys && rte_hash_lookup_with_hash(hash_, &reply, reply_hash) >= 0) {
     rte_mempool_put(pool_, e);
     return Insert::kCollision;
   }
   // The add publishes the entry (release); nothing has seen it if it fails.
-  if (rte_hash_add_key_data(hash_, &orig, e) != 0) {
+  if (rte_hash_add_key_with_hash_data(hash_, &orig, orig_hash, e) != 0) {
     rte_mempool_put(pool_, e);
     return Insert::kFull;
   }
-  if (two_keys && rte_hash_add_key_data(
-                      hash_, &reply,
-                      reinterpret_cast<void*>(reinterpret_cast<uintptr_t>(e) | kCtReplyTag)) != 0) {
-    // Readers may already hold it through the original key: leave it for the ager.
-    e->seen.store(CtEntry::Seen(CtProto::kDying, Tick(now_ms)), std::memory_order_relaxed);
-    return Insert::kFull;
+  if (adds != nullptr) adds->Record(orig, orig_hash, reinterpret_cast<uintptr_t>(e));
+  if (two_keys) {
+    const uintptr_t tagged = reinterpret_cast<uintptr_t>(e) | kCtReplyTag;
+    if (rte_hash_add_key_with_hash_data(hash_, &reply, reply_hash,
+                                        reinterpret_cast<void*>(tagged)) != 0) {
+      // Readers may already hold it through the original key: leave it for the ager.
+      e->seen.store(CtEntry::Seen(CtProto::kDying, Tick(now_ms)), std::memory_order_relaxed);
+      return Insert::kFull;
+    }
+    if (adds != nullptr) adds->Record(reply, reply_hash, tagged);
   }
   *entry = e;
   return Insert::kOk;

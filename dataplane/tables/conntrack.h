@@ -12,7 +12,8 @@
 // IPv4 5-tuples (CtKey). Each connection is in it twice, pointing to one CtEntry from an
 // rte_mempool: under its original tuple (as first received) and under its reply tuple (what the
 // other side sends back after NAT). Bit 0 of the stored data pointer says which key matched.
-// Lookups never lock. Adds take rte_hash's writer lock (MULTI_WRITER_ADD), shared only with other
+// Workers hash each key once, inline (CtKeyHash), and pass the hash to rte_hash's *_with_hash
+// calls. Lookups never lock. Adds take rte_hash's writer lock (MULTI_WRITER_ADD), shared only with other
 // adds and control's deletes: a worker can wait there only while opening a connection, never on
 // the established path.
 //
@@ -37,6 +38,8 @@
 // keys plus rte_hash's per-lcore slot reserve (127 × 63 slots with MULTI_WRITER_ADD) fit 2^19
 // slots: rte_hash rounds its rings up to powers of two, and 262144 would cost 170 bytes.
 #pragma once
+#include <rte_hash_crc.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -63,6 +66,10 @@ struct CtKey {
   bool operator==(const CtKey&) const = default;
 };
 static_assert(sizeof(CtKey) == 16);
+
+// A key's hash exactly as the table computes it (its hash function, CRC32-C from 0): workers
+// compute it once, inline, and hand it to every table call for that key.
+inline uint32_t CtKeyHash(const CtKey& k) noexcept { return rte_hash_crc(&k, sizeof(k), 0); }
 
 // Protocol state of a connection. TCP follows Linux's nf_conntrack states (flags only, no window
 // tracking); UDP and SCTP are simplified (ct_lookup.h has the transitions). Only TCP, UDP, SCTP and
@@ -163,6 +170,43 @@ struct CtConnection {
   uint32_t policy_gen;
 };
 
+// The keys one worker added to the table while committing one burst (ct_commit), by hash. A packet
+// ct_lookup found new in this burst can hold a tuple already in the table only if an earlier packet
+// of the same burst added it, so Conntrack::AddNew searches here instead of the table. A small
+// open-addressed index (at most 2 keys per packet, under half full) keeps each search O(1).
+class CtBurstAdds {
+ public:
+  static constexpr uint16_t kMax = 128;  // 2 keys x kBurstMax packets
+
+  void Clear() noexcept { __builtin_memset(slot_, 0, sizeof(slot_)); n_ = 0; }
+  // The tagged entry stored under `k` during this burst, or 0.
+  uintptr_t Find(const CtKey& k, uint32_t hash) const noexcept {
+    for (uint32_t s = hash & kMask;; s = (s + 1) & kMask) {
+      const uint8_t at = slot_[s];
+      if (at == 0) return 0;
+      if (hash_[at - 1] == hash && key_[at - 1] == k) return data_[at - 1];
+    }
+  }
+  void Record(const CtKey& k, uint32_t hash, uintptr_t data) noexcept {
+    if (n_ == kMax) return;  // cannot happen: callers add at most kMax keys per burst
+    uint32_t s = hash & kMask;
+    while (slot_[s] != 0) s = (s + 1) & kMask;
+    key_[n_] = k;
+    hash_[n_] = hash;
+    data_[n_] = data;
+    slot_[s] = static_cast<uint8_t>(++n_);
+  }
+
+ private:
+  static constexpr uint32_t kSlots = 256;
+  static constexpr uint32_t kMask = kSlots - 1;
+  uint8_t slot_[kSlots];  // 1 + index into the arrays below; 0 = empty
+  uint16_t n_ = 0;
+  uint32_t hash_[kMax];
+  CtKey key_[kMax];
+  uintptr_t data_[kMax];
+};
+
 class Conntrack {
  public:
   static constexpr uint32_t kDefaultEntries = 258048;  // see "Memory" above
@@ -209,6 +253,15 @@ class Conntrack {
   Insert Add(const CtKey& orig, uint32_t dnat_ip, uint16_t dnat_port, uint32_t snat_ip,
              uint16_t snat_port, CtProto state, uint32_t now_ms, uint32_t policy_gen,
              CtEntry** entry) noexcept;
+  // Worker: the same for a packet ct_lookup did not find in this burst. `orig_hash` is
+  // CtKeyHash(orig); `adds` holds what this worker added earlier in the burst (kExists comes
+  // from there: the table is not searched for `orig`) and receives the keys added now. Each key
+  // is hashed once; the table sees one reply-key lookup and the two adds. Like Add's own
+  // search-then-add, this does not guard against another worker adding the same original tuple
+  // meanwhile (RSS keeps a tuple on one queue).
+  Insert AddNew(const CtKey& orig, uint32_t orig_hash, uint32_t dnat_ip, uint16_t dnat_port,
+                uint32_t snat_ip, uint16_t snat_port, CtProto state, uint32_t now_ms,
+                uint32_t policy_gen, CtEntry** entry, CtBurstAdds& adds) noexcept;
 
   // Control threads (serialised among themselves; never blocking a worker). Visits up to `budget`
   // hash slots from where the last call stopped (wrapping around), removes the connections idle
@@ -237,6 +290,10 @@ class Conntrack {
     int32_t orig_pos;
     int32_t reply_pos;  // -1: no reply key
   };
+  // Add and AddNew once `orig` is known to be absent: creates the entry and places both keys.
+  Insert Place(const CtKey& orig, uint32_t orig_hash, uint32_t dnat_ip, uint16_t dnat_port,
+               uint32_t snat_ip, uint16_t snat_port, CtProto state, uint32_t now_ms,
+               uint32_t policy_gen, CtEntry** entry, CtBurstAdds* adds) noexcept;
   // Unlinks both keys of `e` (control thread); the frees wait for Reclaim().
   void Unlink(const CtKey& orig, CtEntry* e, std::vector<Removed>& out);
   void Reclaim(std::vector<Removed>& removed);

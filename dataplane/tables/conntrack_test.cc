@@ -97,6 +97,68 @@ TEST_F(ConntrackTable, ReplyTupleOfAnotherConnectionIsACollision) {
   EXPECT_EQ(ct_.connections(), 1u);
 }
 
+// AddNew: a packet ct_lookup missed in this burst. Its tuple can be in the table only through an
+// earlier add of the same burst, which it must find just as Add finds it in the table.
+TEST_F(ConntrackTable, AddNewFindsTheBurstsEarlierAddsAndKeepsCollisions) {
+  CtBurstAdds adds;
+  adds.Clear();
+  const CtKey orig = Key("10.0.0.5", 40000, "10.96.0.10", 80);
+  CtEntry* e = nullptr;
+  ASSERT_EQ(ct_.AddNew(orig, CtKeyHash(orig), A("10.1.0.7").be, htons(8080), 0, 0,
+                       CtProto::kTcpSynSent, 0, 2, &e, adds),
+            Conntrack::Insert::kOk);
+  // A second packet of the same flow in the burst, and one from the backend to the client.
+  CtEntry* again = nullptr;
+  EXPECT_EQ(ct_.AddNew(orig, CtKeyHash(orig), A("10.1.0.7").be, htons(8080), 0, 0,
+                       CtProto::kTcpSynSent, 0, 2, &again, adds),
+            Conntrack::Insert::kExists);
+  EXPECT_EQ(again, e);
+  const CtKey back = Key("10.1.0.7", 8080, "10.0.0.5", 40000);
+  CtEntry* from_backend = nullptr;
+  EXPECT_EQ(ct_.AddNew(back, CtKeyHash(back), 0, 0, 0, 0, CtProto::kTcpSynSent, 0, 2,
+                       &from_backend, adds),
+            Conntrack::Insert::kExists);
+  EXPECT_EQ(from_backend, e);
+  EXPECT_EQ(ct_.connections(), 1u);
+  // Both keys were placed with the hash the table itself computes: lookups find them and a
+  // control flush (which hashes inside rte_hash) removes them.
+  ASSERT_TRUE(Find(ct_, orig));
+  ASSERT_TRUE(Find(ct_, back));
+  EXPECT_TRUE(Find(ct_, back)->reply);
+
+  // Next burst: SNAT of another client onto the backend's reply tuple is still a collision (the
+  // reply key is searched in the table).
+  adds.Clear();
+  const CtKey other = Key("10.0.0.9", 2000, "10.1.0.7", 8080);
+  CtEntry* o = nullptr;
+  EXPECT_EQ(ct_.AddNew(other, CtKeyHash(other), 0, 0, A("10.0.0.5").be, htons(40000),
+                       CtProto::kTcpSynSent, 0, 2, &o, adds),
+            Conntrack::Insert::kCollision);
+  EXPECT_EQ(ct_.connections(), 1u);
+  EXPECT_EQ(ct_.Flush(CtFilter{}), 1u);
+  EXPECT_EQ(ct_.connections(), 0u);
+  EXPECT_FALSE(Find(ct_, orig));
+  EXPECT_FALSE(Find(ct_, back));
+}
+
+TEST_F(ConntrackTable, AddNewOnAFullTableRefusesTheConnection) {
+  CtBurstAdds adds;
+  adds.Clear();
+  CtEntry* e = nullptr;
+  uint32_t added = 0;
+  for (uint16_t p = 1; p <= 64; ++p) {
+    const CtKey k = Key("10.0.0.5", p, "10.0.0.6", 80);
+    if (ct_.AddNew(k, CtKeyHash(k), 0, 0, 0, 0, CtProto::kTcpEstablished, 0, 0, &e, adds) ==
+        Conntrack::Insert::kOk)
+      ++added;
+  }
+  EXPECT_GE(added, 48u);
+  const CtKey k = Key("10.0.0.7", 1, "10.0.0.6", 80);
+  EXPECT_EQ(ct_.AddNew(k, CtKeyHash(k), 0, 0, 0, 0, CtProto::kTcpSynSent, 0, 0, &e, adds),
+            Conntrack::Insert::kFull);
+  EXPECT_FALSE(Find(ct_, k));
+}
+
 TEST_F(ConntrackTable, FullTableRefusesNewConnectionsAndKeepsTheOthers) {
   CtEntry* e = nullptr;
   uint32_t added = 0;
