@@ -44,7 +44,8 @@ enum BurstHas : uint8_t {
   kHasArp = 1,     // cls kArp (arp_respond)
   kHasPunt = 2,    // meta.punt (host_exception)
   kHasRemote = 4,  // meta.remote set (vxlan_encap)
-  kHasAll = kHasArp | kHasPunt | kHasRemote,
+  kHasUplink = 8,  // received on the uplink (vxlan_decap)
+  kHasAll = kHasArp | kHasPunt | kHasRemote | kHasUplink,
 };
 
 // What a stage may touch: the published tables (read-only, valid until this worker's next

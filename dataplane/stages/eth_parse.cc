@@ -34,7 +34,7 @@ inline Edge Drop(PacketMeta& m, DropReason r) noexcept {
   return Edge::kDrop;
 }
 
-inline Edge ParseIp4(rte_mbuf* pkt, PacketMeta& m) noexcept {
+[[gnu::always_inline]] inline Edge ParseIp4(rte_mbuf* pkt, PacketMeta& m) noexcept {
   const bool hw_checked = (pkt->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
   const DropReason bad = CheckIp4Header(pkt, kEthLen, rte_pktmbuf_pkt_len(pkt), hw_checked);
   if (bad != DropReason::kUnspecified) return Drop(m, bad);
@@ -62,6 +62,7 @@ inline Edge ParseOne(const Snapshot& snap, rte_mbuf* pkt, uint8_t& has) noexcept
   m.in_port = pkt->port;
   const PortEntry& port = snap.port(pkt->port);
   if (port.kind == PortKind::kNone) return Drop(m, DropReason::kPortUnavailable);
+  if (port.kind == PortKind::kUplink) has |= kHasUplink;
   if (rte_pktmbuf_data_len(pkt) < kEthLen) return Drop(m, DropReason::kEthTruncated);
   const auto* eth = rte_pktmbuf_mtod(pkt, const rte_ether_hdr*);
   if (port.kind == PortKind::kUplink && rte_is_unicast_ether_addr(&eth->dst_addr) &&

@@ -42,7 +42,6 @@ inline bool TranslatedHere(const Snapshot& snap, const PacketMeta& m) noexcept {
 
 inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge,
                     uint8_t* has) noexcept {
-  *edge = Edge::kNext;
   const PortEntry& in = snap.port(m.in_port);
   if (m.from_overlay) {
     if (to == LocalRouteTable::kMiss && ToUplinkPeer(snap, m)) return Local::kDecided;
@@ -117,9 +116,9 @@ void Ip4LookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcep
   uint32_t dst[kBurstMax];
   uint16_t idx[kBurstMax];
   uint16_t n = 0;
+  PassAll(out, b.n);
   for (uint16_t i = 0; i < b.n; ++i) {
     const PacketMeta& m = Meta(b.pkts[i]);
-    out.edge[i] = Edge::kNext;
     if (m.cls == PacketClass::kIp4 && !m.punt) {
       dst[n] = m.dst_ip;
       idx[n++] = i;

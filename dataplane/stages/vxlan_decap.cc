@@ -73,7 +73,10 @@ inline Verdict Classify(const Snapshot& snap, rte_mbuf* pkt, PacketMeta& m, uint
 
 // Strips the outer headers; the mbuf then holds exactly the inner frame.
 inline void Strip(rte_mbuf* pkt, PacketMeta& m, uint16_t inner, uint16_t inner_len) noexcept {
-  rte_pktmbuf_adj(pkt, inner);  // Classify checked the first segment holds it
+  // Classify checked the first segment holds it: rte_pktmbuf_adj without its checks.
+  pkt->data_off = static_cast<uint16_t>(pkt->data_off + inner);
+  pkt->data_len = static_cast<uint16_t>(pkt->data_len - inner);
+  pkt->pkt_len -= inner;
   if (rte_pktmbuf_pkt_len(pkt) > inner_len) {
     rte_pktmbuf_trim(pkt, static_cast<uint16_t>(rte_pktmbuf_pkt_len(pkt) - inner_len));
   }
@@ -91,7 +94,7 @@ inline void Strip(rte_mbuf* pkt, PacketMeta& m, uint16_t inner, uint16_t inner_l
 
 void VxlanDecapStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
   PassAll(out, b.n);
-  if (!ctx.snap.overlay.enabled) return;
+  if (!ctx.snap.overlay.enabled || (ctx.burst_has & kHasUplink) == 0) return;
   // Pass 1: classify and validate; gather the inner sources of the packets to decapsulate.
   uint16_t idx[kBurstMax];
   uint16_t inner[kBurstMax];

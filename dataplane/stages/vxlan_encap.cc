@@ -40,10 +40,20 @@ inline uint32_t InnerFlowHash(const rte_mbuf* pkt, const rte_ipv4_hdr* ip,
   return h;
 }
 
-inline Edge EncapOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
+// Bursts go to few nodes: the last one looked up.
+struct LastNode {
+  uint32_t slot = kNoRemote;
+  const RemoteNodeEntry* node = nullptr;
+};
+
+inline Edge EncapOne(StageContext& ctx, rte_mbuf* pkt, LastNode& last) noexcept {
   PacketMeta& m = Meta(pkt);
   if (m.remote == kNoRemote || m.punt) return Edge::kNext;
-  const RemoteNodeEntry* node = ctx.snap.remotes.Find(m.remote);
+  if (m.remote != last.slot) {
+    last.slot = m.remote;
+    last.node = ctx.snap.remotes.Find(m.remote);
+  }
+  const RemoteNodeEntry* node = last.node;
   if (node == nullptr) [[unlikely]]
     return Drop(m, DropReason::kNoRoute);
   if (!node->resolved) [[unlikely]] {
@@ -97,7 +107,8 @@ void VxlanEncapStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexce
     PassAll(out, b.n);
     return;
   }
-  for (uint16_t i = 0; i < b.n; ++i) out.edge[i] = EncapOne(ctx, b.pkts[i]);
+  LastNode last;
+  for (uint16_t i = 0; i < b.n; ++i) out.edge[i] = EncapOne(ctx, b.pkts[i], last);
 }
 
 }  // namespace nodeplane::dp

@@ -75,6 +75,14 @@ TEST_F(FibTest, BulkLookupMatchesSingleLookups) {
   for (int i = 0; i < 64; ++i) EXPECT_EQ(slot[i], fib_.Lookup(dst[i])) << i;
   EXPECT_EQ(slot[1], 7u);          // 10.244.2.4
   EXPECT_EQ(slot[0], Fib::kMiss);  // 10.244.1.0
+  // Bursts of every length, whole groups of four or not.
+  for (uint16_t n : {1, 2, 3, 4, 5, 7, 8, 63}) {
+    uint32_t part[64];
+    for (uint16_t k = 0; k < 64; ++k) part[k] = 0xdeadbeef;
+    fib_.LookupBulk(dst.data() + 1, n, part);
+    for (uint16_t k = 0; k < n; ++k) EXPECT_EQ(part[k], fib_.Lookup(dst[k + 1])) << n << " " << k;
+    EXPECT_EQ(part[n], 0xdeadbeefu) << "nothing written beyond n=" << n;
+  }
 }
 
 TEST_F(FibTest, AddingAnExistingPrefixRepointsIt) {

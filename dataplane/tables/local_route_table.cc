@@ -51,19 +51,31 @@ bool LocalRouteTable::Build(const std::vector<std::pair<uint32_t, uint16_t>>& ro
   return true;
 }
 
+namespace {
+
+// Terminates: the table is never more than half full, so an empty slot is always reached.
+[[gnu::always_inline]] inline uint16_t Probe(const uint32_t* keys, const uint16_t* ports,
+                                             uint32_t slot, uint32_t mask, uint32_t dst) noexcept {
+  for (uint32_t s = slot;; s = (s + 1) & mask) {
+    if (keys[s] == dst) return ports[s];
+    if (keys[s] == 0) return LocalRouteTable::kMiss;
+  }
+}
+
+}  // namespace
+
 uint16_t LocalRouteTable::Lookup(uint32_t dst) const noexcept {
   if (keys_ == nullptr) return kMiss;
-  const uint32_t* keys = keys_;
-  // Terminates: the table is never more than half full, so an empty slot is always reached.
-  for (uint32_t s = Slot(dst);; s = (s + 1) & mask_) {
-    if (keys[s] == dst) return ports_[s];
-    if (keys[s] == 0) return kMiss;
-  }
+  return Probe(keys_, ports_, Slot(dst), mask_, dst);
 }
 
 void LocalRouteTable::LookupBulk(const uint32_t* dst, uint16_t n,
                                  uint16_t* out_port) const noexcept {
-  for (uint16_t i = 0; i < n; ++i) out_port[i] = Lookup(dst[i]);
+  if (keys_ == nullptr) {
+    for (uint16_t i = 0; i < n; ++i) out_port[i] = kMiss;
+    return;
+  }
+  for (uint16_t i = 0; i < n; ++i) out_port[i] = Probe(keys_, ports_, Slot(dst[i]), mask_, dst[i]);
 }
 
 }  // namespace nodeplane::dp
