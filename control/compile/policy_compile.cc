@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "control/compile/ip_block_intervals.h"
 #include "control/compile/policy_ports.h"
 
 namespace nodeplane::ctl {
@@ -195,17 +196,7 @@ class Compiler {
   // Every other address: the elementary intervals between the ipBlock prefixes' boundaries.
   void ClassifyRanges() {
     std::set<uint64_t> starts{0};
-    auto add = [&](const Ip4Prefix& p) {
-      const uint64_t first = p.addr.host();
-      const uint64_t size = uint64_t{1} << (32 - p.len);
-      starts.insert(first);
-      if (first + size <= 0xffffffffull) starts.insert(first + size);
-    };
-    for (uint32_t i : block_peers_) {
-      const IpBlockModel& b = *peers_[i].peer->ip_block;
-      add(b.cidr);
-      for (const Ip4Prefix& e : b.except) add(e);
-    }
+    for (uint32_t i : block_peers_) policy::AddIntervalStarts(*peers_[i].peer->ip_block, starts);
     for (uint64_t first : starts) {
       // An interval lies wholly inside or outside every prefix: its first address decides.
       IdentityKey k;

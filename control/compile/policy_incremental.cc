@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <compare>
 
+#include "control/compile/ip_block_intervals.h"
 #include "control/compile/policy_compile.h"
 
 namespace nodeplane::ctl {
@@ -452,17 +453,7 @@ void IncrementalPolicyCompiler::RecomputeNodeAndRanges() {
   if (!blocks_changed_) return;
   // Every other address: the elementary intervals between the ipBlock prefixes' boundaries.
   std::set<uint64_t> starts{0};
-  auto add = [&](const Ip4Prefix& p) {
-    const uint64_t first = p.addr.host();
-    const uint64_t size = uint64_t{1} << (32 - p.len);
-    starts.insert(first);
-    if (first + size <= 0xffffffffull) starts.insert(first + size);
-  };
-  for (uint32_t id : block_peers_) {
-    const IpBlockModel& b = *peers_[id].peer->ip_block;
-    add(b.cidr);
-    for (const Ip4Prefix& e : b.except) add(e);
-  }
+  for (uint32_t id : block_peers_) policy::AddIntervalStarts(*peers_[id].peer->ip_block, starts);
   std::vector<dp::PolicyRangeSpec> ranges;
   for (uint64_t first : starts) {
     const Ip4 ip = Ip4::FromHost(static_cast<uint32_t>(first));

@@ -27,6 +27,16 @@ struct PodKey {
 
 enum class L4Protocol : uint8_t { kTcp = 1, kUdp = 2, kSctp = 3 };
 
+// As Kubernetes spells it (error messages).
+inline const char* ProtocolName(L4Protocol p) {
+  switch (p) {
+    case L4Protocol::kTcp: return "TCP";
+    case L4Protocol::kUdp: return "UDP";
+    case L4Protocol::kSctp: return "SCTP";
+  }
+  return "?";
+}
+
 struct ContainerPort {
   std::string name;
   uint16_t port = 0;

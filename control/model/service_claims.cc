@@ -8,15 +8,6 @@
 namespace nodeplane::ctl {
 namespace {
 
-const char* ProtocolName(L4Protocol p) {
-  switch (p) {
-    case L4Protocol::kTcp: return "TCP";
-    case L4Protocol::kUdp: return "UDP";
-    case L4Protocol::kSctp: return "SCTP";
-  }
-  return "?";
-}
-
 // The VIP lists of a Service with their field names, in the order they are checked.
 std::vector<std::pair<const std::vector<Ip4>*, const char*>> VipLists(const ServiceModel& svc) {
   return {{&svc.cluster_ips, "cluster_ips"},

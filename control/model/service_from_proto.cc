@@ -22,15 +22,6 @@ bool IsPortName(const std::string& s) {
   return letter;
 }
 
-const char* ProtocolName(L4Protocol p) {
-  switch (p) {
-    case L4Protocol::kTcp: return "TCP";
-    case L4Protocol::kUdp: return "UDP";
-    case L4Protocol::kSctp: return "SCTP";
-  }
-  return "?";
-}
-
 absl::StatusOr<L4Protocol> ProtocolOf(v1::Protocol p, const std::string& field) {
   switch (p) {
     case v1::PROTOCOL_UNSPECIFIED:

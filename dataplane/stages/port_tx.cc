@@ -8,16 +8,25 @@
 namespace nodeplane::dp {
 namespace {
 
+inline bool Available(const StageContext& ctx, uint16_t port) noexcept {
+  return port < RTE_MAX_ETHPORTS && ctx.snap.ports[port].kind != PortKind::kNone;
+}
+
+// One rte_eth_tx_burst on this worker's queue of `port`; what the queue refuses is TX_FULL.
+void Send(StageContext& ctx, const WorkerState& w, uint16_t port, rte_mbuf** pkts,
+          uint16_t n) noexcept {
+  const uint16_t queue = static_cast<uint16_t>(w.index % ctx.snap.ports[port].tx_queues);
+  const uint16_t sent = rte_eth_tx_burst(port, queue, pkts, n);
+  ctx.counters.tx_packets += sent;
+  if (sent < n) [[unlikely]] {
+    ctx.counters.drops[static_cast<uint8_t>(DropReason::kTxFull)] += n - sent;
+    rte_pktmbuf_free_bulk(&pkts[sent], n - sent);
+  }
+}
+
 void FlushPort(StageContext& ctx, WorkerState& w, uint16_t port) noexcept {
   TxBuffer& buf = w.tx[port];
-  const PortEntry& entry = ctx.snap.ports[port];
-  const uint16_t queue = static_cast<uint16_t>(w.index % entry.tx_queues);
-  const uint16_t sent = rte_eth_tx_burst(port, queue, buf.pkts, buf.n);
-  ctx.counters.tx_packets += sent;
-  if (sent < buf.n) [[unlikely]] {
-    ctx.counters.drops[static_cast<uint8_t>(DropReason::kTxFull)] += buf.n - sent;
-    rte_pktmbuf_free_bulk(&buf.pkts[sent], buf.n - sent);
-  }
+  Send(ctx, w, port, buf.pkts, buf.n);
   buf.n = 0;
 }
 
@@ -25,7 +34,7 @@ void FlushPort(StageContext& ctx, WorkerState& w, uint16_t port) noexcept {
 
 void PortTx::Enqueue(StageContext& ctx, WorkerState& w, rte_mbuf* m) noexcept {
   const uint16_t port = Meta(m).out_port;
-  if (port >= RTE_MAX_ETHPORTS || ctx.snap.ports[port].kind == PortKind::kNone) [[unlikely]] {
+  if (!Available(ctx, port)) [[unlikely]] {
     ctx.counters.Drop(DropReason::kPortUnavailable);
     rte_pktmbuf_free(m);
     return;
@@ -39,22 +48,14 @@ void PortTx::Enqueue(StageContext& ctx, WorkerState& w, rte_mbuf* m) noexcept {
 void PortTx::EnqueueBurst(StageContext& ctx, WorkerState& w, Burst& b) noexcept {
   if (b.n == 0) return;
   const uint16_t port = Meta(b.pkts[0]).out_port;
-  bool one_port = port < RTE_MAX_ETHPORTS && ctx.snap.ports[port].kind != PortKind::kNone &&
-                  w.tx[port].n == 0;
+  bool one_port = Available(ctx, port) && w.tx[port].n == 0;
   for (uint16_t i = 1; one_port && i < b.n; ++i) one_port = Meta(b.pkts[i]).out_port == port;
   if (!one_port) {
     for (uint16_t i = 0; i < b.n; ++i) Enqueue(ctx, w, b.pkts[i]);
     b.n = 0;
     return;
   }
-  const PortEntry& entry = ctx.snap.ports[port];
-  const uint16_t queue = static_cast<uint16_t>(w.index % entry.tx_queues);
-  const uint16_t sent = rte_eth_tx_burst(port, queue, b.pkts, b.n);
-  ctx.counters.tx_packets += sent;
-  if (sent < b.n) [[unlikely]] {
-    ctx.counters.drops[static_cast<uint8_t>(DropReason::kTxFull)] += b.n - sent;
-    rte_pktmbuf_free_bulk(&b.pkts[sent], b.n - sent);
-  }
+  Send(ctx, w, port, b.pkts, b.n);
   b.n = 0;
 }
 
