@@ -5,7 +5,7 @@
 namespace nodeplane::ctl {
 
 ConntrackAger::ConntrackAger(dp::Conntrack& ct, Config cfg) : ct_(ct), cfg_(cfg) {
-  if (cfg_.slice == 0) cfg_.slice = std::max<uint32_t>(1024, ct_.capacity() * 2 / 100);
+  if (cfg_.slice == 0) cfg_.slice = std::max<uint32_t>(1024, ct_.key_slots() / 100);
 }
 
 ConntrackAger::~ConntrackAger() { Stop(); }

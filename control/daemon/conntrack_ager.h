@@ -1,8 +1,8 @@
 // ConntrackAger: the control thread that removes expired connections from the conntrack table,
 // a slice at a time so that no single pass holds the table's control lock (or a grace period)
 // for long, and workers never wait: they only report quiescent as they always do.
-// Every `period` it visits `slice` hash slots; a full sweep of the table takes
-// (2 × capacity / slice) × period (about 10 s by default), so a connection outlives its timeout by
+// Every `period` it visits `slice` key slots; a full sweep of the table takes
+// (key_slots / slice) × period (about 10 s by default), so a connection outlives its timeout by
 // at most that.
 #pragma once
 #include <chrono>
@@ -19,7 +19,7 @@ class ConntrackAger {
  public:
   struct Config {
     std::chrono::milliseconds period{100};
-    uint32_t slice = 0;  // 0: 2 × capacity / 100 (a sweep in 100 periods), at least 1024
+    uint32_t slice = 0;  // 0: key_slots / 100 (a sweep in 100 periods), at least 1024
   };
 
   ConntrackAger(dp::Conntrack& ct, Config cfg);

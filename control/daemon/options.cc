@@ -180,7 +180,7 @@ std::string DaemonUsage() {
   --file-prefix NAME     EAL runtime-file prefix, unique per instance (default nodeplane)
   --memory-mb N          memory for packet buffers and tables (default 256)
   --mbufs N              packet buffers (default 32767)
-  --conntrack-entries N  connections the conntrack table holds (default 258048, 154 bytes each;
+  --conntrack-entries N  connections the conntrack table holds (default 258048, 110 bytes each;
                          new connections beyond it are dropped: ct_table_full)
   --no-huge              do not use hugepages (the default uses them when enough are free)
   --eal ARG              one more EAL argument (repeatable)

@@ -15,7 +15,7 @@
 
 namespace nodeplane::dp {
 
-inline constexpr uint16_t kBurstMax = 64;  // == RTE_HASH_LOOKUP_BULK_MAX, so hit masks fit a uint64_t
+inline constexpr uint16_t kBurstMax = 64;  // == Conntrack::kLookupBulkMax, so hit masks fit a uint64_t
 
 struct Burst {
   rte_mbuf* pkts[kBurstMax];

@@ -14,7 +14,7 @@ namespace {
 
 // The n-th alternative SNAT port for a tuple: spread over 1024-65535 by the tuple's hash.
 uint16_t AltPort(const CtKey& k, int n) noexcept {
-  const uint32_t h = rte_hash_crc(&k, sizeof(k), static_cast<uint32_t>(n) * 0x9e3779b9u);
+  const uint32_t h = Crc32c(&k, sizeof(k), static_cast<uint32_t>(n) * 0x9e3779b9u);
   return rte_cpu_to_be_16(static_cast<uint16_t>(1024 + h % (65536 - 1024)));
 }
 

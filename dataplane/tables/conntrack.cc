@@ -3,15 +3,17 @@
 #include <netinet/in.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
-#include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
-#include <rte_mempool.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
+#include <cstddef>
 #include <cstring>
+#include <string>
 #include <utility>
 
 namespace nodeplane::dp {
@@ -29,11 +31,19 @@ uint64_t HeapAllocated() {
   return total;
 }
 
-CtEntry* Untag(void* data, bool* reply) {
-  const auto v = reinterpret_cast<uintptr_t>(data);
-  if (reply != nullptr) *reply = (v & kCtReplyTag) != 0;
-  return reinterpret_cast<CtEntry*>(v & ~kCtReplyTag);
+// CtBurstAdds keeps an entry pointer with bit 0 set for the reply key (entries are 32-aligned).
+constexpr uintptr_t kReplyTag = 1;
+CtEntry* Untag(uintptr_t v) { return reinterpret_cast<CtEntry*>(v & ~kReplyTag); }
+
+// Buckets for two keys per connection at half the slots when the table is full: first buckets
+// then hold Poisson(3.5) keys, so about one key in seventy-five finds its first bucket full and
+// lives in its second or, rarely, in the first bucket's chain (a reserve of one extension bucket
+// per eight).
+uint32_t MainBucketsFor(uint32_t connections) {
+  const uint64_t keys = uint64_t{connections} * 2;
+  return static_cast<uint32_t>((keys * 2 + CtBucket::kSlots - 1) / CtBucket::kSlots);
 }
+uint32_t ExtensionBucketsFor(uint32_t main) { return main / 8 > 8 ? main / 8 : 8; }
 
 }  // namespace
 
@@ -128,8 +138,9 @@ bool CtFilter::Matches(const CtKey& orig, const CtEntry& e) const noexcept {
 }
 
 Conntrack::~Conntrack() {
-  if (hash_ != nullptr) rte_hash_free(hash_);
-  if (pool_ != nullptr) rte_mempool_free(pool_);
+  if (free_ != nullptr) rte_ring_free(free_);
+  rte_free(records_);
+  rte_free(bucket_mem_);
 }
 
 bool Conntrack::Init(const Limits& limits, rte_rcu_qsbr* qsbr, std::string* error,
@@ -139,32 +150,31 @@ bool Conntrack::Init(const Limits& limits, rte_rcu_qsbr* qsbr, std::string* erro
     return false;
   }
   const uint64_t before = HeapAllocated();
-  std::string hash_name = std::string(name) + "_h";
-  rte_hash_parameters p{};
-  p.name = hash_name.c_str();
-  p.entries = limits.entries * 2;  // the original and the reply key of every connection
-  p.key_len = sizeof(CtKey);
-  p.hash_func = rte_hash_crc;
-  p.hash_func_init_val = 0;
-  p.socket_id = static_cast<int>(rte_socket_id());
-  p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD;
-  hash_ = rte_hash_create(&p);
-  if (hash_ == nullptr) {
-    *error = std::string("conntrack: rte_hash_create: ") + rte_strerror(rte_errno);
+  const int socket = static_cast<int>(rte_socket_id());
+  const uint32_t main_buckets = MainBucketsFor(limits.entries);
+  const uint32_t extension_buckets = ExtensionBucketsFor(main_buckets);
+  bucket_mem_ = static_cast<CtBucket*>(rte_zmalloc_socket(
+      "np_ct_buckets", sizeof(CtBucket) * (main_buckets + extension_buckets), 64, socket));
+  records_ = static_cast<CtRecord*>(
+      rte_zmalloc_socket("np_ct_records", sizeof(CtRecord) * limits.entries, 64, socket));
+  const std::string ring_name = std::string(name) + "_free";
+  free_ = rte_ring_create_elem(ring_name.c_str(), sizeof(uint32_t), limits.entries, socket,
+                               RING_F_EXACT_SZ);
+  if (bucket_mem_ == nullptr || records_ == nullptr || free_ == nullptr) {
+    *error = std::string("conntrack: no memory for ") + std::to_string(limits.entries) +
+             " connections (" + rte_strerror(rte_errno) + ")";
+    if (free_ != nullptr) rte_ring_free(free_);
+    rte_free(records_);
+    rte_free(bucket_mem_);
+    free_ = nullptr;
+    records_ = nullptr;
+    bucket_mem_ = nullptr;
     return false;
   }
-  // No per-lcore cache: every entry can be handed out wherever it was freed, so the table holds
-  // exactly `entries` connections; no cache alignment or channel spreading: 32 + 24 header bytes.
-  const std::string pool_name = std::string(name) + "_e";
-  pool_ = rte_mempool_create(pool_name.c_str(), limits.entries, sizeof(CtEntry), 0, 0, nullptr,
-                             nullptr, nullptr, nullptr, static_cast<int>(rte_socket_id()),
-                             RTE_MEMPOOL_F_NO_CACHE_ALIGN | RTE_MEMPOOL_F_NO_SPREAD);
-  if (pool_ == nullptr) {
-    *error = std::string("conntrack: rte_mempool_create: ") + rte_strerror(rte_errno);
-    rte_hash_free(hash_);
-    hash_ = nullptr;
-    return false;
-  }
+  buckets_.Attach(bucket_mem_, main_buckets, extension_buckets);
+  std::vector<uint32_t> all(limits.entries);
+  for (uint32_t i = 0; i < limits.entries; ++i) all[i] = i;
+  rte_ring_enqueue_bulk_elem(free_, all.data(), sizeof(uint32_t), limits.entries, nullptr);
   const uint64_t after = HeapAllocated();
   capacity_ = limits.entries;
   bytes_per_connection_ = (after - before + capacity_ - 1) / capacity_;
@@ -179,38 +189,66 @@ uint32_t Conntrack::NowMs() const noexcept {
   return static_cast<uint32_t>((rte_get_tsc_cycles() - tsc0_) / cycles_per_ms_);
 }
 
+bool Conntrack::KeyAt(uint64_t slot, const CtKey& key) const noexcept {
+  return std::memcmp(&records_[CtBuckets::RecordOf(slot)].key[CtBuckets::ReplyOf(slot)], &key,
+                     sizeof(CtKey)) == 0;
+}
+
+uint64_t Conntrack::FindSlot(const CtKey& key, uint32_t hash) const noexcept {
+  return buckets_.Find(buckets_.Place(hash), [&](uint64_t v) { return KeyAt(v, key); });
+}
+
+uint32_t Conntrack::RecordIndex(const CtEntry* e) const noexcept {
+  const auto* rec = reinterpret_cast<const CtRecord*>(reinterpret_cast<const char*>(e) -
+                                                      offsetof(CtRecord, entry));
+  return static_cast<uint32_t>(rec - records_);
+}
+
+void Conntrack::FreeRecord(uint32_t record) noexcept {
+  rte_ring_mp_enqueue_elem(free_, &record, sizeof(record));
+}
+
+// Three passes so that the cache misses of a burst overlap: every key's first bucket is
+// prefetched, then each bucket's first signature match names a record to prefetch, then keys are
+// compared. A signature that matches a different key, or a key that overflowed to its second
+// bucket, takes the full search.
 void Conntrack::LookupBulk(const CtKey* const* keys, uint16_t n, uint64_t* hit_mask,
                            CtEntry** entry, bool* reply) const noexcept {
-  void* data[RTE_HASH_LOOKUP_BULK_MAX];
-  *hit_mask = 0;
-  if (n == 0) return;
-  // Hashed here, inline: rte_hash would call its hash function through a pointer per key.
-  const void* k[RTE_HASH_LOOKUP_BULK_MAX];
-  hash_sig_t sig[RTE_HASH_LOOKUP_BULK_MAX];
+  CtPlace place[kLookupBulkMax];
+  uint64_t slot[kLookupBulkMax];
   for (uint16_t i = 0; i < n; ++i) {
-    k[i] = keys[i];
-    sig[i] = CtKeyHash(*keys[i]);
+    place[i] = buckets_.Place(CtKeyHash(*keys[i]));
+    buckets_.Prefetch(place[i].first);
   }
-  rte_hash_lookup_with_hash_bulk_data(hash_, k, sig, n, hit_mask, data);
   for (uint16_t i = 0; i < n; ++i) {
-    if ((*hit_mask >> i) & 1) {
-      entry[i] = Untag(data[i], &reply[i]);
-      rte_prefetch0(entry[i]);  // the caller reads and steps its state next
+    slot[i] = buckets_.Scan(place[i].first, place[i].sig, [](uint64_t) { return true; });
+    if (slot[i] != 0) rte_prefetch0(&records_[CtBuckets::RecordOf(slot[i])]);
+  }
+  uint64_t hits = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    uint64_t v = slot[i];
+    if (v == 0 || !KeyAt(v, *keys[i])) [[unlikely]] {
+      const auto same = [&](uint64_t c) { return KeyAt(c, *keys[i]); };
+      v = v == 0 ? buckets_.FindBeyondFirst(place[i], same) : buckets_.Find(place[i], same);
+      if (v == 0) continue;
     }
+    hits |= uint64_t{1} << i;
+    entry[i] = &records_[CtBuckets::RecordOf(v)].entry;
+    reply[i] = CtBuckets::ReplyOf(v);
   }
+  *hit_mask = hits;
 }
 
 Conntrack::Insert Conntrack::Add(const CtKey& orig, uint32_t dnat_ip, uint16_t dnat_port,
                                  uint32_t snat_ip, uint16_t snat_port, CtProto state,
                                  uint32_t now_ms, uint32_t policy_gen, CtEntry** entry) noexcept {
   const uint32_t h = CtKeyHash(orig);
-  void* existing = nullptr;
-  if (rte_hash_lookup_with_hash_data(hash_, &orig, h, &existing) >= 0) {
-    *entry = Untag(existing, nullptr);
+  if (const uint64_t v = FindSlot(orig, h); v != 0) {
+    *entry = &records_[CtBuckets::RecordOf(v)].entry;
     return Insert::kExists;
   }
-  return Place(orig, h, dnat_ip, dnat_port, snat_ip, snat_port, state, now_ms, policy_gen, entry,
-               nullptr);
+  return Create(orig, h, dnat_ip, dnat_port, snat_ip, snat_port, state, now_ms, policy_gen, entry,
+                nullptr);
 }
 
 Conntrack::Insert Conntrack::AddNew(const CtKey& orig, uint32_t orig_hash, uint32_t dnat_ip,
@@ -218,20 +256,21 @@ Conntrack::Insert Conntrack::AddNew(const CtKey& orig, uint32_t orig_hash, uint3
                                     CtProto state, uint32_t now_ms, uint32_t policy_gen,
                                     CtEntry** entry, CtBurstAdds& adds) noexcept {
   if (const uintptr_t existing = adds.Find(orig, orig_hash); existing != 0) {
-    *entry = Untag(reinterpret_cast<void*>(existing), nullptr);
+    *entry = Untag(existing);
     return Insert::kExists;
   }
-  return Place(orig, orig_hash, dnat_ip, dnat_port, snat_ip, snat_port, state, now_ms, policy_gen,
-               entry, &adds);
+  return Create(orig, orig_hash, dnat_ip, dnat_port, snat_ip, snat_port, state, now_ms, policy_gen,
+                entry, &adds);
 }
 
-Conntrack::Insert Conntrack::Place(const CtKey& orig, uint32_t orig_hash, uint32_t dnat_ip,
-                                   uint16_t dnat_port, uint32_t snat_ip, uint16_t snat_port,
-                                   CtProto state, uint32_t now_ms, uint32_t policy_gen,
-                                   CtEntry** entry, CtBurstAdds* adds) noexcept {
-  void* obj = nullptr;
-  if (rte_mempool_get(pool_, &obj) != 0) return Insert::kFull;
-  auto* e = static_cast<CtEntry*>(obj);
+Conntrack::Insert Conntrack::Create(const CtKey& orig, uint32_t orig_hash, uint32_t dnat_ip,
+                                    uint16_t dnat_port, uint32_t snat_ip, uint16_t snat_port,
+                                    CtProto state, uint32_t now_ms, uint32_t policy_gen,
+                                    CtEntry** entry, CtBurstAdds* adds) noexcept {
+  uint32_t r = 0;
+  if (rte_ring_mc_dequeue_elem(free_, &r, sizeof(r)) != 0) return Insert::kFull;
+  CtRecord& rec = records_[r];
+  CtEntry* e = &rec.entry;
   e->orig_src_ip = orig.src_ip;
   e->orig_dst_ip = orig.dst_ip;
   e->orig_src_port = orig.src_port;
@@ -242,87 +281,87 @@ Conntrack::Insert Conntrack::Place(const CtKey& orig, uint32_t orig_hash, uint32
   e->snat_port = snat_port;
   e->policy_gen.store(policy_gen, std::memory_order_relaxed);
   e->seen.store(CtEntry::Seen(state, Tick(now_ms)), std::memory_order_relaxed);
-  const CtKey reply = e->Reply(orig.proto);
+  rec.key[0] = orig;
+  rec.key[1] = e->Reply(orig.proto);
+  const CtKey& reply = rec.key[1];
   const bool two_keys = !(reply == orig);  // a packet to itself has one tuple
   const uint32_t reply_hash = two_keys ? CtKeyHash(reply) : orig_hash;
-  if (two_keys && rte_hash_lookup_with_hash(hash_, &reply, reply_hash) >= 0) {
-    rte_mempool_put(pool_, e);
+  if (two_keys && FindSlot(reply, reply_hash) != 0) {
+    FreeRecord(r);
     return Insert::kCollision;
   }
-  // The add publishes the entry (release); nothing has seen it if it fails.
-  if (rte_hash_add_key_with_hash_data(hash_, &orig, orig_hash, e) != 0) {
-    rte_mempool_put(pool_, e);
+  // The original key publishes the record (release); nothing has seen it if that fails.
+  const CtPlace orig_place = buckets_.Place(orig_hash);
+  if (!buckets_.Insert(orig_place, CtBuckets::SlotValue(orig_place.sig, r, false))) {
+    FreeRecord(r);
     return Insert::kFull;
   }
   if (adds != nullptr) adds->Record(orig, orig_hash, reinterpret_cast<uintptr_t>(e));
   if (two_keys) {
-    const uintptr_t tagged = reinterpret_cast<uintptr_t>(e) | kCtReplyTag;
-    if (rte_hash_add_key_with_hash_data(hash_, &reply, reply_hash,
-                                        reinterpret_cast<void*>(tagged)) != 0) {
+    const CtPlace reply_place = buckets_.Place(reply_hash);
+    if (!buckets_.Insert(reply_place, CtBuckets::SlotValue(reply_place.sig, r, true))) {
       // Readers may already hold it through the original key: leave it for the ager.
       e->seen.store(CtEntry::Seen(CtProto::kDying, Tick(now_ms)), std::memory_order_relaxed);
       return Insert::kFull;
     }
-    if (adds != nullptr) adds->Record(reply, reply_hash, tagged);
+    if (adds != nullptr) adds->Record(reply, reply_hash, reinterpret_cast<uintptr_t>(e) | kReplyTag);
   }
   *entry = e;
   return Insert::kOk;
 }
 
-void Conntrack::Unlink(const CtKey& orig, CtEntry* e, std::vector<Removed>& out) {
-  Removed r{e, -1, -1};
-  const CtKey reply = e->Reply(orig.proto);
-  void* data = nullptr;
-  // The reply key is removed only if it is this entry's (a dying entry may have none, and its
-  // tuple may since belong to another connection).
-  if (!(reply == orig) && rte_hash_lookup_data(hash_, &reply, &data) >= 0 &&
-      Untag(data, nullptr) == e) {
-    r.reply_pos = rte_hash_del_key(hash_, &reply);
+void Conntrack::Unlink(uint32_t r, std::vector<uint32_t>& out) {
+  const CtRecord& rec = records_[r];
+  const CtPlace orig = buckets_.Place(CtKeyHash(rec.key[0]));
+  buckets_.Remove(orig, CtBuckets::SlotValue(orig.sig, r, false));
+  // A dying record has no reply slot; one whose creator is still placing it gets it checked
+  // again after the grace period (Reclaim).
+  if (!(rec.key[1] == rec.key[0])) {
+    const CtPlace reply = buckets_.Place(CtKeyHash(rec.key[1]));
+    buckets_.Remove(reply, CtBuckets::SlotValue(reply.sig, r, true));
   }
-  r.orig_pos = rte_hash_del_key(hash_, &orig);
   out.push_back(r);
 }
 
-void Conntrack::Reclaim(std::vector<Removed>& removed) {
+void Conntrack::Reclaim(std::vector<uint32_t>& removed) {
   if (removed.empty()) return;
   if (qsbr_ != nullptr) rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
-  // rte_hash (MULTI_WRITER_ADD) returns a freed key slot through the calling lcore's slot cache,
-  // indexed by rte_lcore_id(): a control thread that is not an EAL lcore (gRPC, the ager) borrows
-  // an lcore id for the frees. Slots left in that cache stay within rte_hash's per-lcore reserve,
-  // so the table's capacity is unaffected.
-  const bool borrowed = rte_lcore_id() == LCORE_ID_ANY && rte_thread_register() == 0;
-  const bool can_free_slots = rte_lcore_id() != LCORE_ID_ANY;
-  for (const Removed& r : removed) {
-    if (can_free_slots) {
-      if (r.reply_pos >= 0) rte_hash_free_key_with_position(hash_, r.reply_pos);
-      if (r.orig_pos >= 0) rte_hash_free_key_with_position(hash_, r.orig_pos);
-    } else {
-      lost_slots_.fetch_add((r.reply_pos >= 0) + (r.orig_pos >= 0), std::memory_order_relaxed);
-    }
-    rte_mempool_put(pool_, r.entry);
+  // A worker that published the original key just before Unlink may have placed the reply key
+  // after it; its burst has ended now, so the slot is there to clear, and one more grace period
+  // covers readers that found it.
+  bool late = false;
+  for (const uint32_t r : removed) {
+    const CtRecord& rec = records_[r];
+    if (rec.key[1] == rec.key[0]) continue;
+    const CtPlace reply = buckets_.Place(CtKeyHash(rec.key[1]));
+    late |= buckets_.Remove(reply, CtBuckets::SlotValue(reply.sig, r, true));
   }
-  if (borrowed) rte_thread_unregister();
+  if (late && qsbr_ != nullptr) rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  for (const uint32_t r : removed) FreeRecord(r);
   removed.clear();
 }
 
 template <typename Pred>
-size_t Conntrack::RemoveIf(Pred pred) {
-  // Collect first, delete after: deleting while rte_hash_iterate walks could skip keys moved by
-  // the deletion's neighbours.
-  std::vector<std::pair<CtKey, CtEntry*>> victims;
-  const void* key = nullptr;
-  void* data = nullptr;
-  uint32_t next = 0;
-  while (rte_hash_iterate(hash_, &key, &data, &next) >= 0) {
-    bool reply = false;
-    CtEntry* e = Untag(data, &reply);
-    if (reply) continue;  // each connection once, by its original key
-    const auto& k = *static_cast<const CtKey*>(key);
-    if (pred(k, *e)) victims.emplace_back(k, e);
+void Conntrack::Collect(uint32_t from, uint32_t count, Pred pred,
+                        std::vector<uint32_t>& out) const {
+  const uint32_t total = key_slots();
+  for (uint32_t k = 0, at = from; k < count && k < total; ++k, at = at + 1 == total ? 0 : at + 1) {
+    const uint64_t v =
+        buckets_.bucket(at / CtBucket::kSlots).slot[at % CtBucket::kSlots].load(
+            std::memory_order_acquire);
+    if (v == 0 || CtBuckets::ReplyOf(v)) continue;  // each connection once, by its original key
+    const uint32_t r = CtBuckets::RecordOf(v);
+    if (pred(records_[r].key[0], records_[r].entry)) out.push_back(r);
   }
-  std::vector<Removed> removed;
+}
+
+template <typename Pred>
+size_t Conntrack::RemoveIf(Pred pred) {
+  std::vector<uint32_t> victims;
+  Collect(0, key_slots(), pred, victims);
+  std::vector<uint32_t> removed;
   removed.reserve(victims.size());
-  for (auto& [k, e] : victims) Unlink(k, e, removed);
+  for (const uint32_t r : victims) Unlink(r, removed);
   const size_t n = removed.size();
   Reclaim(removed);
   return n;
@@ -331,25 +370,19 @@ size_t Conntrack::RemoveIf(Pred pred) {
 size_t Conntrack::Age(uint32_t now_ms, uint32_t budget) {
   std::lock_guard lock(ctl_mu_);
   const uint32_t now = Tick(now_ms);
-  std::vector<std::pair<CtKey, CtEntry*>> victims;
-  const void* key = nullptr;
-  void* data = nullptr;
-  for (uint32_t visited = 0; visited < budget; ++visited) {
-    if (rte_hash_iterate(hash_, &key, &data, &age_next_) < 0) {
-      age_next_ = 0;  // end of the table: the next slice starts over
-      break;
-    }
-    bool reply = false;
-    CtEntry* e = Untag(data, &reply);
-    if (reply) continue;
-    const uint32_t idle_ms = ((now - e->last_tick()) & kCtTickMask) * kCtTickMs;
-    const CtProto s = e->state();
-    if (s == CtProto::kDying || idle_ms > CtTimeoutMs(s)) {
-      victims.emplace_back(*static_cast<const CtKey*>(key), e);
-    }
-  }
-  std::vector<Removed> removed;
-  for (auto& [k, e] : victims) Unlink(k, e, removed);
+  const uint32_t total = key_slots();
+  const uint32_t count = budget < total ? budget : total;
+  std::vector<uint32_t> victims;
+  Collect(age_next_, count,
+          [&](const CtKey&, const CtEntry& e) {
+            const uint32_t idle_ms = ((now - e.last_tick()) & kCtTickMask) * kCtTickMs;
+            const CtProto s = e.state();
+            return s == CtProto::kDying || idle_ms > CtTimeoutMs(s);
+          },
+          victims);
+  age_next_ = static_cast<uint32_t>((uint64_t{age_next_} + count) % total);
+  std::vector<uint32_t> removed;
+  for (const uint32_t r : victims) Unlink(r, removed);
   const size_t n = removed.size();
   Reclaim(removed);
   expired_.fetch_add(n, std::memory_order_relaxed);
@@ -376,17 +409,15 @@ size_t Conntrack::FlushUdpToBackend(uint32_t ip_be, uint16_t port_be) {
 
 std::vector<CtConnection> Conntrack::List(const CtFilter& filter, size_t max) const {
   std::lock_guard lock(ctl_mu_);
+  std::vector<uint32_t> found;
+  Collect(0, key_slots(), [&](const CtKey& k, const CtEntry& e) { return filter.Matches(k, e); },
+          found);
   std::vector<CtConnection> out;
   const uint32_t now = Tick(NowMs());
-  const void* key = nullptr;
-  void* data = nullptr;
-  uint32_t next = 0;
-  while (out.size() < max && rte_hash_iterate(hash_, &key, &data, &next) >= 0) {
-    bool reply = false;
-    const CtEntry* e = Untag(data, &reply);
-    if (reply) continue;
-    const auto& k = *static_cast<const CtKey*>(key);
-    if (!filter.Matches(k, *e)) continue;
+  for (const uint32_t r : found) {
+    if (out.size() >= max) break;
+    const CtKey& k = records_[r].key[0];
+    const CtEntry* e = &records_[r].entry;
     const CtProto s = e->state();
     const uint32_t idle_ms = ((now - e->last_tick()) & kCtTickMask) * kCtTickMs;
     const uint32_t timeout = CtTimeoutMs(s);
@@ -398,7 +429,7 @@ std::vector<CtConnection> Conntrack::List(const CtFilter& filter, size_t max) co
 }
 
 uint32_t Conntrack::connections() const {
-  return pool_ == nullptr ? 0 : rte_mempool_in_use_count(pool_);
+  return free_ == nullptr ? 0 : capacity_ - rte_ring_count(free_);
 }
 
 }  // namespace nodeplane::dp

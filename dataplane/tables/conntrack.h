@@ -8,38 +8,30 @@
 // Lifetime: one per process, created at start-up by nodeplaned; every Snapshot refers to it (not
 // owned), so connections survive every publication. Like dataplane/tables/fib.h.
 //
-// Structure: a lock-free-read concurrent rte_hash (RW_CONCURRENCY_LF, MULTI_WRITER_ADD) of packed
-// IPv4 5-tuples (CtKey). Each connection is in it twice, pointing to one CtEntry from an
-// rte_mempool: under its original tuple (as first received) and under its reply tuple (what the
-// other side sends back after NAT). Bit 0 of the stored data pointer says which key matched.
-// Workers hash each key once, inline (CtKeyHash), and pass the hash to rte_hash's *_with_hash
-// calls. Lookups never lock. Adds take rte_hash's writer lock (MULTI_WRITER_ADD), shared only with other
-// adds and control's deletes: a worker can wait there only while opening a connection, never on
-// the established path.
+// Structure (DESIGN §4 asked for rte_hash; see dataplane/README.md "Conntrack" for why this is
+// not it): every connection is one 64-byte record (CtRecord: its original and reply keys and its
+// CtEntry) in an array sized at start-up, found through CtBuckets (ct_buckets.h), a lock-free
+// two-choice bucketed index holding each connection twice, under its original tuple (as first
+// received) and under its reply tuple (what the other side sends back after NAT); a slot's tag
+// says which. Free records are indices in an rte_ring. Workers hash each key once, inline
+// (CtKeyHash). Lookups only load; adds claim a slot with one compare-and-swap: no worker ever
+// takes a lock or waits, on any path.
 //
-// Removal (control threads only, one at a time): delete both keys, wait for an RCU grace period on
-// the process's rte_rcu_qsbr, then return the key slots (rte_hash_free_key_with_position: LF mode
-// does not free on delete; a thread that is no EAL lcore borrows an lcore id for it, see Reclaim)
-// and the entry to the pool. A worker holding an entry pointer thus never sees it reused within
-// its loop iteration. Workers never delete.
+// Removal (control threads only, one at a time): clear both slots, wait for an RCU grace period
+// on the process's rte_rcu_qsbr, then return the record to the free ring. A worker holding an
+// entry pointer thus never sees it reused within its loop iteration.
 //
-// Full table (defined behaviour): when the pool has no entry left, or the hash cannot place a key
-// (a cuckoo hash may refuse a key shortly before it is completely full), the new connection is
-// refused (the stage drops it with CT_TABLE_FULL); established connections are untouched and
-// nothing waits. An entry whose second key could not be placed is marked dying and removed by the
-// next ageing pass.
+// Full table (defined behaviour): when no record is free, or both buckets of a key are full, the
+// new connection is refused (the stage drops it with CT_TABLE_FULL); established connections are
+// untouched and nothing waits. An entry whose reply key could not be placed is marked dying and
+// removed by the next ageing pass.
 //
-// Memory: at most 160 bytes per connection all-in (hash buckets and key slots for both keys, the
-// free-slot ring, the entry and its mempool header), measured from the EAL heap when the table is
-// created (bytes_per_connection()). For the default capacity it is 154 bytes
-// (kDefaultBytesPerConnection, perf/RESULTS.md): 2 key slots of 32 bytes, 2 × 8 bytes of cuckoo
-// buckets, 2 × 4 bytes of free-slot ring, the 32-byte entry with its 24-byte mempool header and
-// 8 bytes of mempool ring. The default, 258048 = 2^18 − 4096 connections, is the largest whose
-// keys plus rte_hash's per-lcore slot reserve (127 × 63 slots with MULTI_WRITER_ADD) fit 2^19
-// slots: rte_hash rounds its rings up to powers of two, and 262144 would cost 170 bytes.
+// Memory: at most 160 bytes per connection all-in, measured from the EAL heap when the table is
+// created (bytes_per_connection()): the 64-byte record, the buckets (two keys per connection in
+// seven-slot lines at half load when full, plus the extension reserve: 41 bytes) and 4 bytes of
+// free ring: 110 bytes at the default capacity.
+// kDefaultBytesPerConnection is the figure for the default capacity (perf/RESULTS.md).
 #pragma once
-#include <rte_hash_crc.h>
-
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -47,8 +39,10 @@
 #include <string>
 #include <vector>
 
-struct rte_hash;
-struct rte_mempool;
+#include "dataplane/core/crc32c.h"
+#include "dataplane/tables/ct_buckets.h"
+
+struct rte_ring;
 struct rte_rcu_qsbr;
 
 namespace nodeplane::dp {
@@ -69,7 +63,7 @@ static_assert(sizeof(CtKey) == 16);
 
 // A key's hash exactly as the table computes it (its hash function, CRC32-C from 0): workers
 // compute it once, inline, and hand it to every table call for that key.
-inline uint32_t CtKeyHash(const CtKey& k) noexcept { return rte_hash_crc(&k, sizeof(k), 0); }
+inline uint32_t CtKeyHash(const CtKey& k) noexcept { return Crc32c(&k, sizeof(k), 0); }
 
 // Protocol state of a connection. TCP follows Linux's nf_conntrack states (flags only, no window
 // tracking); UDP and SCTP are simplified (ct_lookup.h has the transitions). Only TCP, UDP, SCTP and
@@ -145,8 +139,13 @@ struct CtEntry {
 };
 static_assert(sizeof(CtEntry) == 32);
 
-// What the hash stores: the entry with bit 0 set for the reply key.
-inline constexpr uintptr_t kCtReplyTag = 1;
+// One connection as the table keeps it: one cache line holding both keys (the lookup compares
+// the matched one) and the entry.
+struct alignas(64) CtRecord {
+  CtKey key[2];  // [0] original tuple, [1] reply tuple (equal for a packet to itself)
+  CtEntry entry;
+};
+static_assert(sizeof(CtRecord) == 64);
 
 // A listing/flush filter; 0 fields match anything. Addresses and ports network order.
 struct CtFilter {
@@ -211,8 +210,9 @@ class Conntrack {
  public:
   static constexpr uint32_t kDefaultEntries = 258048;  // see "Memory" above
   // bytes_per_connection() of a table of kDefaultEntries (documented in perf/RESULTS.md).
-  static constexpr uint32_t kDefaultBytesPerConnection = 154;
+  static constexpr uint32_t kDefaultBytesPerConnection = 110;
   static constexpr uint32_t kMaxBytesPerConnection = 160;
+  static constexpr uint16_t kLookupBulkMax = 64;  // keys per LookupBulk (a hit mask's bits)
 
   struct Limits {
     uint32_t entries = kDefaultEntries;  // connections
@@ -228,7 +228,6 @@ class Conntrack {
   struct Stats {
     uint64_t expired = 0;
     uint64_t flushed = 0;
-    uint64_t lost_slots = 0;  // see Reclaim() in conntrack.cc; 0 unless lcore ids run out
   };
 
   Conntrack() = default;
@@ -264,7 +263,7 @@ class Conntrack {
                 uint32_t policy_gen, CtEntry** entry, CtBurstAdds& adds) noexcept;
 
   // Control threads (serialised among themselves; never blocking a worker). Visits up to `budget`
-  // hash slots from where the last call stopped (wrapping around), removes the connections idle
+  // key slots (key_slots() in all) from where the last call stopped (wrapping around), removes the connections idle
   // longer than their state's timeout at `now_ms`, waits for one grace period if it removed any,
   // frees them. Returns how many it removed.
   size_t Age(uint32_t now_ms, uint32_t budget);
@@ -277,6 +276,7 @@ class Conntrack {
   std::vector<CtConnection> List(const CtFilter& filter, size_t max) const;
 
   uint32_t capacity() const { return capacity_; }
+  uint32_t key_slots() const { return buckets_.size() * CtBucket::kSlots; }
   uint32_t connections() const;  // entries in use (including those awaiting their grace period)
   uint64_t bytes_per_connection() const { return bytes_per_connection_; }
   Stats stats() const {
@@ -285,23 +285,28 @@ class Conntrack {
   }
 
  private:
-  struct Removed {
-    CtEntry* entry;
-    int32_t orig_pos;
-    int32_t reply_pos;  // -1: no reply key
-  };
-  // Add and AddNew once `orig` is known to be absent: creates the entry and places both keys.
-  Insert Place(const CtKey& orig, uint32_t orig_hash, uint32_t dnat_ip, uint16_t dnat_port,
-               uint32_t snat_ip, uint16_t snat_port, CtProto state, uint32_t now_ms,
-               uint32_t policy_gen, CtEntry** entry, CtBurstAdds* adds) noexcept;
-  // Unlinks both keys of `e` (control thread); the frees wait for Reclaim().
-  void Unlink(const CtKey& orig, CtEntry* e, std::vector<Removed>& out);
-  void Reclaim(std::vector<Removed>& removed);
+  // Add and AddNew once `orig` is known to be absent: creates the record and places both keys.
+  Insert Create(const CtKey& orig, uint32_t orig_hash, uint32_t dnat_ip, uint16_t dnat_port,
+                uint32_t snat_ip, uint16_t snat_port, CtProto state, uint32_t now_ms,
+                uint32_t policy_gen, CtEntry** entry, CtBurstAdds* adds) noexcept;
+  // The slot value holding `key` with hash `hash`, or 0.
+  uint64_t FindSlot(const CtKey& key, uint32_t hash) const noexcept;
+  bool KeyAt(uint64_t slot, const CtKey& key) const noexcept;
+  uint32_t RecordIndex(const CtEntry* e) const noexcept;
+  void FreeRecord(uint32_t record) noexcept;
+  // Control: clears both slots of record `r`; its record is freed by Reclaim.
+  void Unlink(uint32_t r, std::vector<uint32_t>& out);
+  void Reclaim(std::vector<uint32_t>& removed);
+  // Control: the records of the original-key slots in [from, from + count), wrapping at the end.
+  template <typename Pred>
+  void Collect(uint32_t from, uint32_t count, Pred pred, std::vector<uint32_t>& out) const;
   template <typename Pred>
   size_t RemoveIf(Pred pred);
 
-  rte_hash* hash_ = nullptr;     // dp: lookups, adds; ctl: deletes, iteration
-  rte_mempool* pool_ = nullptr;  // dp: get; ctl: put (after the grace period)
+  CtBuckets buckets_;             // dp: lookups, inserts; ctl: clears
+  CtBucket* bucket_mem_ = nullptr;
+  CtRecord* records_ = nullptr;   // dp: written by the creating worker before it is published
+  rte_ring* free_ = nullptr;      // dp: take (and give back unpublished); ctl: give after grace
   rte_rcu_qsbr* qsbr_ = nullptr;
   uint32_t capacity_ = 0;
   uint64_t tsc0_ = 0;
@@ -310,11 +315,9 @@ class Conntrack {
   // Control operations (ageing, flushes, listing) run on different control threads (the ager,
   // gRPC): one at a time, so that no connection is unlinked twice.
   mutable std::mutex ctl_mu_;
-  uint32_t age_next_ = 0;  // guarded by ctl_mu_: rte_hash_iterate position
+  uint32_t age_next_ = 0;  // guarded by ctl_mu_: the next key slot ageing visits
   std::atomic<uint64_t> expired_{0};
   std::atomic<uint64_t> flushed_{0};
-  // Key slots not returned because no lcore id could be borrowed (all RTE_MAX_LCORE in use).
-  std::atomic<uint64_t> lost_slots_{0};
 };
 
 }  // namespace nodeplane::dp

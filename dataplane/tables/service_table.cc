@@ -1,5 +1,7 @@
 #include "dataplane/tables/service_table.h"
 
+#include "dataplane/core/crc32c.h"
+
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
@@ -166,7 +168,7 @@ void ServiceTable::LookupBulk(const ServiceTableKey* keys, uint16_t n,
   void* data[64];
   for (uint16_t i = 0; i < n; ++i) {
     k[i] = &keys[i];
-    sig[i] = rte_hash_crc(&keys[i], sizeof(keys[i]), 0);
+    sig[i] = Crc32c(&keys[i], sizeof(keys[i]), 0);
   }
   uint64_t hits = 0;
   if (n > 0 && rte_hash_lookup_with_hash_bulk_data(hash_, k, sig, n, &hits, data) < 0) hits = 0;
