@@ -2,9 +2,10 @@
 // client is. A pod of another node calling our NodePort arrives over VXLAN: its TCP RST / ICMP
 // port unreachable goes back the way a reply to it would, routed to its node and encapsulated
 // there, with correct inner and outer headers and checksums; the other node delivers it to its
-// pod as the answer to the connection it saw leave. A client on the uplink behind a router gets
-// the reply through that router. Both through the stage harness and through RunPipeline on real
-// ports (which also checks that the burst summary lets vxlan_encap see the reply).
+// pod as the answer to the connection it saw leave. Every other client (a pod or the host of this
+// node, the uplink's segment, beyond a router) gets it straight back to the MAC it came from.
+// Through the stage harness and through RunPipeline on real ports (which also checks that the
+// burst summary lets vxlan_encap see the reply).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
@@ -165,23 +166,43 @@ TEST(ServiceRejectOverlay, EveryRetryIsRefusedAndNoConnectionIsKept) {
   EXPECT_EQ(h.events(Counter::kCtCreated), 0u);
 }
 
-// A client beyond a router on the uplink (or a pod of a node that routes to our address without
-// VXLAN) needs no route of ours: the reply goes back to the MAC the request came from.
-TEST(ServiceRejectOverlay, AClientBehindARouterGetsTheResetThroughThatRouter) {
+// Every other client needs no route of ours: the reply goes back out of the port the request came
+// in by, to the MAC it came from — a pod here, the host, a host on the uplink's segment, one beyond
+// a router, or a pod of a node that routes to our address without VXLAN (a plain Linux node).
+struct LocalClient {
+  const char* name;
+  uint16_t port;
+  Mac mac;      // the request's Ethernet source: where the reply must go
+  Mac our_mac;  // ours on that port
+  Ip4 ip;
+};
+
+TEST(ServiceRejectOverlay, OtherClientsGetTheResetBackOutOfTheirPortToTheMacTheyCameFrom) {
   World w;
-  const Ip4 client = A("198.51.100.9");
+  const std::vector<LocalClient> clients = {
+      {"pod here", Topo::kPodA, Topo::PodAMac(), Topo::GatewayMac(), Topo::PodAIp()},
+      {"host", Topo::kHost, Topo::HostMac(), Topo::GatewayMac(), Topo::NodeIp()},
+      {"uplink segment", Topo::kUplink, Overlay::NodeBMac(), Topo::UplinkMac(), Topo::RemoteIp()},
+      {"beyond a router", Topo::kUplink, Topo::RouterMac(), Topo::UplinkMac(), A("198.51.100.9")},
+      {"pod of a node without VXLAN to us", Topo::kUplink, testing::M("02:00:00:00:00:30"),
+       Topo::UplinkMac(), Overlay::PodOnC()},
+  };
   StageHarness<VxlanEncapStage> h(*w.overlay.snap);
-  const auto out = h.Run(Pkt().Eth(Topo::RouterMac(), Topo::UplinkMac()).Ip4(client, Topo::NodeIp())
-                             .DontFragment()
-                             .Tcp(kClientPort, kNodePort, testing::kTcpSyn, kClientSeq),
-                         Topo::kUplink);
-  ASSERT_EQ(out.edge, Edge::kTx) << DropReasonName(out.meta.drop) << " by " << out.decided_by;
-  EXPECT_EQ(out.decided_by, "svc_lb");
-  EXPECT_EQ(out.meta.out_port, Topo::kUplink);
-  EXPECT_TRUE(SameFrame(ResetFrame(Topo::UplinkMac(), Topo::RouterMac(), Topo::NodeIp(), client,
-                                   kNodePort, kClientPort, kClientSeq, 64),
-                        out.bytes));
-  EXPECT_EQ(h.drops(DropReason::kSvcNoEndpoints), 1u);
+  for (const LocalClient& c : clients) {
+    SCOPED_TRACE(c.name);
+    const auto out = h.Run(Pkt().Eth(c.mac, c.our_mac).Ip4(c.ip, Topo::NodeIp())
+                               .DontFragment()
+                               .Tcp(kClientPort, kNodePort, testing::kTcpSyn, kClientSeq),
+                           c.port);
+    ASSERT_EQ(out.edge, Edge::kTx) << DropReasonName(out.meta.drop) << " by " << out.decided_by;
+    EXPECT_EQ(out.decided_by, "svc_lb");
+    EXPECT_EQ(out.meta.out_port, c.port);
+    EXPECT_TRUE(SameFrame(ResetFrame(c.our_mac, c.mac, Topo::NodeIp(), c.ip, kNodePort,
+                                     kClientPort, kClientSeq, 64),
+                          out.bytes));
+  }
+  EXPECT_EQ(h.drops(DropReason::kSvcNoEndpoints), clients.size());
+  EXPECT_EQ(h.leaked_mbufs(), 0);
 }
 
 // Node B's side: its pod 10.244.2.7 on port 2, our address routed to us (slot 1) so that B both
