@@ -111,6 +111,36 @@ Bytes ToB(const Bytes& inner, const Bytes& got) {
   return VxlanFrame(inner, o);
 }
 
+// svc_lb's part: the reply continues, and its meta describes the reply (what ip4_lookup routes,
+// what policy and conntrack must leave alone).
+TEST(ServiceRejectOverlay, SvcLbHandsOnTheReplyDescribedAsAReply) {
+  World w;
+  StageHarness<SvcLbStage> h(*w.overlay.snap);
+  const auto burst = h.RunBurst({{SynOverVxlan(), Topo::kUplink},
+                                 {VxlanFrame(UdpInner()), Topo::kUplink}});
+  for (const auto& out : burst) {
+    ASSERT_EQ(out.edge, Edge::kNext) << DropReasonName(out.meta.drop) << " by " << out.decided_by;
+    EXPECT_TRUE(out.meta.own_reply);
+    EXPECT_TRUE(out.meta.from_overlay);
+    EXPECT_EQ(out.meta.ct_state, CtState::kNone) << "no connection is kept for a refusal";
+    EXPECT_EQ(out.meta.ct, nullptr);
+    EXPECT_EQ(out.meta.src_ip, Topo::NodeIp().be);
+    EXPECT_EQ(out.meta.dst_ip, Overlay::PodOnB().be);
+    EXPECT_EQ(out.meta.xlate_dst_ip, 0u);
+    EXPECT_EQ(out.meta.xlate_src_ip, 0u);
+  }
+  const PacketMeta& rst = burst[0].meta;
+  EXPECT_EQ(rst.l4_proto, IPPROTO_TCP);
+  EXPECT_EQ(rst.src_port, Be16(kNodePort));
+  EXPECT_EQ(rst.dst_port, Be16(kClientPort));
+  EXPECT_EQ(rst.tcp_flags, kRst | testing::kTcpAck);
+  const PacketMeta& icmp = burst[1].meta;
+  EXPECT_EQ(icmp.l4_proto, IPPROTO_ICMP);
+  EXPECT_EQ(icmp.l4_offset, icmp.l3_offset + 20);
+  EXPECT_EQ(burst[1].bytes[icmp.l4_offset], 3) << "destination unreachable at meta.l4_offset";
+  EXPECT_EQ(h.drops(DropReason::kSvcNoEndpoints), 2u);
+}
+
 TEST(ServiceRejectOverlay, ATcpClientBehindVxlanGetsAResetEncapsulatedToItsNode) {
   World w;
   StageHarness<VxlanEncapStage> h(*w.overlay.snap);
