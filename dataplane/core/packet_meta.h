@@ -61,7 +61,10 @@ struct PacketMeta {
   uint32_t ct_policy_gen;
   uint16_t xlate_dst_port;
   bool policy_gen_ok;
-  uint8_t pad_[1];      // explicit: priv_size must be a multiple of RTE_MBUF_PRIV_ALIGN
+  // svc_lb replaced the packet with a reply of this node's own (REJECT: a TCP RST or ICMP port
+  // unreachable) that goes back to a client behind VXLAN: ip4_lookup routes it by the Fib to the
+  // client's node, like the packets of a connection this node translated.
+  bool own_reply;
   // svc_lb decides SNAT (NodePort/LoadBalancer traffic from outside with externalTrafficPolicy
   // Cluster, hairpin): the source after translation (network order; xlate_src_ip 0 = none;
   // xlate_src_port 0 = keep the port unless it collides — conntrack chooses).

@@ -44,6 +44,8 @@ inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge
                     uint8_t* has) noexcept {
   const PortEntry& in = snap.port(m.in_port);
   if (m.from_overlay) {
+    // svc_lb's REJECT reply to a client behind VXLAN: back to that client's node.
+    if (m.own_reply && snap.fib != nullptr) return Local::kTryRemote;
     if (to == LocalRouteTable::kMiss && ToUplinkPeer(snap, m)) return Local::kDecided;
     if (to == LocalRouteTable::kMiss && TranslatedHere(snap, m)) return Local::kTryRemote;
     if (to == LocalRouteTable::kMiss || snap.port(to).kind != PortKind::kPod) {
@@ -93,7 +95,9 @@ void LookupRemote(StageContext& ctx, Burst& b, Verdicts& out, const uint16_t* id
     PacketMeta& m = Meta(b.pkts[idx[j]]);
     if (slot[j] == Fib::kMiss) {
       if (ToUplinkPeer(ctx.snap, m)) continue;
-      if (m.from_overlay) {
+      if (m.own_reply) {
+        out.edge[idx[j]] = Drop(m, DropReason::kNoRoute);  // the client's node just went away
+      } else if (m.from_overlay) {
         out.edge[idx[j]] = Drop(m, DropReason::kVxlanInnerNoPod);
       } else if (ctx.snap.port(m.in_port).kind == PortKind::kPod) {
         out.edge[idx[j]] = Drop(m, DropReason::kNoRoute);

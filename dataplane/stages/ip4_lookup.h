@@ -10,7 +10,9 @@
 //   From the overlay (meta.from_overlay, decapsulated by vxlan_decap): a local pod →
 //                  meta.out_port; a reply to a client outside the cluster → uplink; a connection
 //                  this node translated (its conntrack entry has a DNAT or SNAT) to a remote pod
-//                  CIDR (Fib) → that node; anything else → VXLAN_INNER_NO_POD (no other transit).
+//                  CIDR (Fib) → that node; svc_lb's REJECT reply to a client behind VXLAN
+//                  (meta.own_reply) → the client's node by the Fib (NO_ROUTE if it has none);
+//                  anything else → VXLAN_INNER_NO_POD (no other transit).
 //   From uplink/host: a local pod → meta.out_port; a reply to an outside client → uplink; a
 //                  connection this node translated (a Service from outside whose backend runs on
 //                  another node) to a remote pod CIDR → that node over VXLAN; anything else

@@ -1,6 +1,8 @@
 #include "dataplane/stages/svc_lb.h"
 
 #include <netinet/in.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
 
 #include "dataplane/core/icmp_error.h"
 #include "dataplane/core/packet_meta.h"
@@ -27,20 +29,51 @@ inline bool Eligible(const PacketMeta& m) noexcept {
          (m.l4_proto == IPPROTO_TCP || m.l4_proto == IPPROTO_UDP || m.l4_proto == IPPROTO_SCTP);
 }
 
-// No usable endpoint anywhere: refuse the client at once, as kube-proxy's REJECT does.
+// The meta of a reply svc_lb built in place of the request (addresses and ports reversed; an ICMP
+// error has new headers), for the stages that route it. It is no connection: conntrack, NAT and
+// policy leave it alone (ct_state kNone; neither end is a pod of this node).
+inline void DescribeReply(rte_mbuf* pkt, PacketMeta& m, bool tcp) noexcept {
+  const uint32_t client = m.src_ip;
+  m.src_ip = m.dst_ip;
+  m.dst_ip = client;
+  if (tcp) {
+    const uint16_t client_port = m.src_port;
+    m.src_port = m.dst_port;
+    m.dst_port = client_port;
+    m.tcp_flags = rte_pktmbuf_mtod_offset(pkt, const rte_tcp_hdr*, m.l4_offset)->tcp_flags;
+  } else {
+    m.l4_proto = IPPROTO_ICMP;
+    m.l4_offset = static_cast<uint16_t>(m.l3_offset + sizeof(rte_ipv4_hdr));
+    m.src_port = 0;  // an ICMP error has no identifier (core/l4_header.h)
+    m.dst_port = 0;
+    m.tcp_flags = 0;
+  }
+  m.ct_state = CtState::kNone;
+  m.ct = nullptr;
+  m.own_reply = true;
+}
+
+// No usable endpoint anywhere: refuse the client at once, as kube-proxy's REJECT does. The packet
+// becomes the reply — a TCP RST, else ICMP port unreachable — from the address the client called.
+// A client of this node (a pod, the host, the uplink's segment or a router on it) gets it straight
+// back out of the input port, to the MAC the request came from; one behind VXLAN (a pod of another
+// node calling our NodePort) gets it routed back to its node and encapsulated like any packet for
+// a remote pod: ip4_lookup, ip4_forward and vxlan_encap take it from here (meta.own_reply).
 inline Edge Reject(StageContext& ctx, rte_mbuf* pkt, PacketMeta& m) noexcept {
   const PortEntry& port = ctx.snap.port(m.in_port);
-  bool built = false;
-  if (!m.from_overlay) {  // a client behind VXLAN would need the reply encapsulated: drop instead
-    built = m.l4_proto == IPPROTO_TCP
-                ? MakeTcpReset(pkt, m.l3_offset, m.l4_offset, port.mac)
-                : MakeIcmp4Error(pkt, m.l3_offset, kIcmpDestUnreachable, kIcmpPortUnreachable, 0,
-                                 IcmpErrorFrom{port.mac, m.dst_ip});
-  }
+  const bool tcp = m.l4_proto == IPPROTO_TCP;
+  const bool built =
+      tcp ? MakeTcpReset(pkt, m.l3_offset, m.l4_offset, port.mac)
+          : MakeIcmp4Error(pkt, m.l3_offset, kIcmpDestUnreachable, kIcmpPortUnreachable, 0,
+                           IcmpErrorFrom{port.mac, m.dst_ip});
   if (!built) return Drop(m, DropReason::kSvcNoEndpoints);
   ctx.counters.Drop(DropReason::kSvcNoEndpoints);  // counted, though the packet leaves as a reply
-  m.out_port = m.in_port;
-  return Edge::kTx;
+  if (!m.from_overlay) {
+    m.out_port = m.in_port;
+    return Edge::kTx;
+  }
+  DescribeReply(pkt, m, tcp);
+  return Edge::kNext;
 }
 
 inline Edge DecideOne(StageContext& ctx, rte_mbuf* pkt, const ServiceEntry& e,

@@ -20,13 +20,22 @@
 //              address on its port, so the pod sees a peer that is not itself and replies to us.
 //            Backend: the ClientIP affinity entry if the Service has affinity and it is fresh,
 //            else Maglev over a hash of the 5-tuple (control/compile/maglev.h).
-//   Edges:   kNext (translated, or not a Service); kTx — no usable endpoint anywhere: the packet
-//            becomes a TCP RST (or ICMP port unreachable for UDP/SCTP) back to the client on its
-//            input port, counted as SVC_NO_ENDPOINTS; kDrop: SVC_NO_LOCAL_ENDPOINT (Local policy,
-//            none here), SVC_SOURCE_RANGE, SVC_NO_ENDPOINTS (when no reply can be built, or the
-//            client is behind VXLAN).
-//   Writes:  meta.xlate_*; the affinity table (Snapshot::affinity, lock-free, shared).
-//   Never:   allocates, locks, logs; rewrites a packet it forwards.
+//   Reject:  no usable endpoint anywhere (kube-proxy's REJECT): the packet becomes a TCP RST (ICMP
+//            port unreachable for UDP/SCTP) from the address and port the client called, counted
+//            as SVC_NO_ENDPOINTS. A client of this node (pod, host, uplink: a host on the segment
+//            or behind a router) gets it back out of its input port, to the MAC the request came
+//            from (kTx). A client behind VXLAN (a pod of another node calling our NodePort) gets
+//            it as a new packet that continues (kNext, meta.own_reply, ct_state kNone, meta
+//            describing the reply): ip4_lookup routes it by the Fib to the client's node,
+//            ip4_forward and vxlan_encap send it encapsulated there.
+//   Edges:   kNext (translated, not a Service, or a REJECT reply for a client behind VXLAN);
+//            kTx (a REJECT reply out of the input port); kDrop: SVC_NO_LOCAL_ENDPOINT (Local
+//            policy, none here), SVC_SOURCE_RANGE, SVC_NO_ENDPOINTS (when no reply may be built:
+//            the request is itself a RST, comes from a broadcast/multicast source, or is in
+//            several segments).
+//   Writes:  meta.xlate_*; the affinity table (Snapshot::affinity, lock-free, shared); for a REJECT,
+//            the packet and its meta (addresses, ports, protocol, own_reply).
+//   Never:   allocates, locks, logs; rewrites a packet it forwards to a backend.
 #pragma once
 #include <string_view>
 

@@ -40,7 +40,7 @@ LB_IP, EXTERNAL_IP = "198.51.100.10", "203.0.113.10"
 
 VIP = {"web": "10.96.0.10", "local": "10.96.0.11", "itp": "10.96.0.12", "aff": "10.96.0.13",
        "empty": "10.96.0.14", "closed": "10.96.0.15", "hair": "10.96.0.16", "churn": "10.96.0.17"}
-NODEPORT_WEB, NODEPORT_LOCAL = 30080, 30081
+NODEPORT_WEB, NODEPORT_LOCAL, NODEPORT_EMPTY = 30080, 30081, 30082
 
 
 def service(name, extra_spec=None, ports=None, status=None):
@@ -83,7 +83,7 @@ def objects():
         service("aff", {"sessionAffinity": "ClientIP",
                         "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 2}}}),
         slice_of("aff", both),
-        service("empty"),
+        service("empty", {"type": "NodePort", "ports": nodeport(NODEPORT_EMPTY, NODEPORT_EMPTY)}),
         service("closed"),
         slice_of("closed", ["web-1"], udp=CLOSED_PORT),
         service("hair"),

@@ -8,14 +8,17 @@ network: from the underlay host (10.77.0.1) and from a pod to the *other* node's
   the called node's overlay address (its pod CIDR's network address, 10.244.k.0: SNAT);
 - a pod to the other node's NodePort (over VXLAN to that node, served there);
 - externalTrafficPolicy Local: node1 (the endpoint's node) serves and the backend sees 10.77.0.1;
-  node2 (no local endpoint) drops and counts svc_no_local_endpoint.
+  node2 (no local endpoint) drops and counts svc_no_local_endpoint;
+- a NodePort whose Service has no endpoints refuses at once (TCP RST, ICMP port unreachable: the
+  client sees "connection refused", never a timeout) a pod of the other node (the reply goes back
+  over VXLAN) and the underlay host, and the called node counts svc_no_endpoints.
 """
 import sys
 
 import lablib
 from lablib import check, check_eq
-from services import (CLIENTS, EXTERNAL_IP, LB_IP, NODE_IP, NODEPORT_LOCAL, NODEPORT_WEB, NS, OUTSIDE,
-                      ask, client_ip, names, served, setup)
+from services import (CLIENTS, EXTERNAL_IP, LB_IP, NODE_IP, NODEPORT_EMPTY, NODEPORT_LOCAL, NODEPORT_WEB,
+                      NS, OUTSIDE, ask, client_ip, names, served, setup)
 
 # Where eTP Cluster traffic from outside is SNATed: the called node's pod CIDR's network address
 # (control/compile/overlay_source.h), which the other node routes back to it over VXLAN.
@@ -69,6 +72,23 @@ def test(lab):
     check_eq((r["answers"], r["error"]), ([], "timeout"), "eTP Local on node2 (no local endpoint): dropped")
     after = lab.drops("node2").get("svc_no_local_endpoint", 0)
     check(after > before, "node2 counts the drop as svc_no_local_endpoint", f"> {before}", after)
+
+    lablib.log("-- no endpoints: the other node's pods and the underlay host are refused at once")
+    for c, (node, _) in CLIENTS.items():
+        other = "node2" if node == "node1" else "node1"
+        before = lab.drops(other).get("svc_no_endpoints", 0)
+        r = ask(lab, f"{NS}/{c}", "tcp", NODE_IP[other], NODEPORT_EMPTY)
+        check(r["error"] == "refused" and r["elapsed"] < 0.5,
+              f"{c} -> {other} NodePort without endpoints: TCP refused in < 0.5 s (RST over VXLAN)",
+              "refused", r)
+        r = ask(lab, f"{NS}/{c}", "udp", NODE_IP[other], NODEPORT_EMPTY)
+        check_eq(r["error"], "refused",
+                 f"{c} -> {other} NodePort without endpoints: UDP ECONNREFUSED (ICMP over VXLAN)")
+        after = lab.drops(other).get("svc_no_endpoints", 0)
+        check(after >= before + 2, f"{other} counts both as svc_no_endpoints", f">= {before + 2}", after)
+    r = ask(lab, "underlay", "tcp", NODE_IP["node1"], NODEPORT_EMPTY)
+    check(r["error"] == "refused" and r["elapsed"] < 0.5,
+          "outside -> node1 NodePort without endpoints: TCP refused in < 0.5 s", "refused", r)
 
 
 
