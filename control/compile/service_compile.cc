@@ -67,7 +67,7 @@ CompiledService CompileService(const ServiceModel& svc,
   const SelectionPolicy policy{svc.internal_policy == TrafficPolicy::kLocal,
                                svc.external_policy == TrafficPolicy::kLocal,
                                svc.ExternallyAccessible()};
-  const NodeTopology topo{node ? node->name : "", ""};  // the node's zone label is not known yet
+  const NodeTopology topo{node ? node->name : "", node ? node->zone : ""};
   const uint32_t node_ip = node && !node->addresses.empty() ? node->addresses.front().addr.be : 0;
   std::set<dp::ServiceTableKey> backend_keys;
   for (const ServicePortModel& sp : svc.ports) {
@@ -87,7 +87,8 @@ CompiledService CompileService(const ServiceModel& svc,
     std::vector<SelectionEndpoint> sel;
     for (const Candidate& c : cands) {
       sel.push_back({c.ep->ready, c.ep->serving, c.ep->terminating,
-                     node != nullptr && c.ep->node_name == node->name, c.ep->zone_hints, {}});
+                     node != nullptr && c.ep->node_name == node->name, c.ep->zone_hints,
+                     c.ep->node_hints});
     }
     const EndpointSets sets = CategorizeEndpoints(sel, policy, topo);
     dp::ServiceEntrySpec spec;

@@ -11,7 +11,7 @@ namespace {
 bool SameNode(const std::optional<NodeModel>& a, const std::optional<NodeModel>& b) {
   if (a.has_value() != b.has_value()) return false;
   if (!a) return true;
-  return a->name == b->name && a->addresses == b->addresses;
+  return a->name == b->name && a->addresses == b->addresses && a->zone == b->zone;
 }
 
 }  // namespace

@@ -91,8 +91,9 @@ struct EndpointModel {
   bool terminating = false;
   std::string node_name;
   std::string zone;
-  std::vector<std::string> zone_hints;
+  std::vector<std::string> zone_hints;  // hints.forZones
   std::optional<PodKey> target_pod;
+  std::vector<std::string> node_hints;  // hints.forNodes
   friend bool operator==(const EndpointModel&, const EndpointModel&) = default;
 };
 
