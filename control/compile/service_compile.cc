@@ -8,6 +8,9 @@
 namespace nodeplane::ctl {
 namespace {
 
+// Every weighted endpoint keeps at least one Maglev slot (control/compile/maglev.h).
+static_assert(kMaxEndpointWeight <= kSlotsPerBackend);
+
 uint16_t Be16(uint16_t v) { return static_cast<uint16_t>((v >> 8) | (v << 8)); }
 
 struct Candidate {
@@ -34,12 +37,16 @@ uint16_t ResolvePort(const ServicePortModel& sp, const EndpointSliceModel& slice
   return 0;
 }
 
+// The API's weight (a nodeplane extension): unset (0) means 1.
+uint32_t EndpointWeight(const EndpointModel& ep) { return ep.weight != 0 ? ep.weight : 1; }
+
 std::vector<uint16_t> Table(const std::vector<size_t>& set, const std::vector<size_t>& position,
                             const std::vector<Candidate>& cands) {
   if (set.empty()) return {};
   std::vector<MaglevBackend> mb;
   for (size_t i : set) {
-    mb.push_back({(uint64_t{cands[i].ep->address.host()} << 16) | cands[i].port, 1});
+    mb.push_back({(uint64_t{cands[i].ep->address.host()} << 16) | cands[i].port,
+                  EndpointWeight(*cands[i].ep)});
   }
   std::vector<uint16_t> t = BuildMaglevTable(mb, MaglevTableSize(mb.size()));
   for (uint16_t& slot : t) slot = static_cast<uint16_t>(position[set[slot]]);
@@ -102,7 +109,8 @@ CompiledService CompileService(const ServiceModel& svc,
     for (size_t k = 0; k < sets.all_reachable.size(); ++k) {
       const Candidate& c = cands[sets.all_reachable[k]];
       position[sets.all_reachable[k]] = k;
-      spec.backends.push_back({c.ep->address.be, Be16(c.port), sel[sets.all_reachable[k]].local, 1});
+      spec.backends.push_back({c.ep->address.be, Be16(c.port), sel[sets.all_reachable[k]].local,
+                               EndpointWeight(*c.ep)});
       const dp::ServiceTableKey bk{c.ep->address.be, Be16(c.port), proto, 0};
       if (backend_keys.insert(bk).second) out.backends.push_back({bk, sel[sets.all_reachable[k]].local});
     }

@@ -625,6 +625,31 @@ TEST_F(ApiTest, NodeZoneAndTopologyHintsAreReadBackAndChooseTheBackends) {
   applier_->SetServiceTables(nullptr, nullptr);
 }
 
+// Endpoint weights (a nodeplane extension): read back as given; one above the maximum rejects the
+// whole request, naming the endpoint, and nothing of it is applied.
+TEST_F(ApiTest, EndpointWeightsAreReadBackAndAWeightAboveTheMaximumRejectsTheRequest) {
+  v1::WriteReply reply;
+  v1::UpsertServicesRequest svc;
+  AddService(svc, "web", "10.96.0.10", 80);
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertServices, svc, &reply).ok());
+  before_ = State();
+  v1::UpsertEndpointSlicesRequest eps;
+  AddSlice(eps, "web-1", "web", {"10.244.1.3"})->mutable_endpoints(0)->set_weight(3);
+  v1::EndpointSlice* bad = AddSlice(eps, "web-2", "web", {"10.244.1.4", "10.244.1.5", "10.244.1.6"});
+  bad->mutable_endpoints(2)->set_weight(170);
+  const grpc::Status st = Call(&v1::Nodeplane::Stub::UpsertEndpointSlices, eps, &reply);
+  ExpectRejected(st, grpc::StatusCode::INVALID_ARGUMENT, "endpoint_slices[1].endpoints[2].weight");
+  EXPECT_EQ(st.error_message(), "endpoint_slices[1].endpoints[2].weight: 170 above the maximum 100");
+
+  bad->mutable_endpoints(2)->set_weight(100);
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertEndpointSlices, eps, &reply).ok());
+  const v1::State after = State();
+  ASSERT_EQ(after.endpoint_slices_size(), 2);
+  EXPECT_EQ(after.endpoint_slices(0).endpoints(0).weight(), 3u);
+  EXPECT_EQ(after.endpoint_slices(1).endpoints(0).weight(), 0u) << "unset reads back unset";
+  EXPECT_EQ(after.endpoint_slices(1).endpoints(2).weight(), 100u);
+}
+
 // ---- Namespaces and NetworkPolicies ----
 
 v1::NetworkPolicy DenyAll(const std::string& ns, const std::string& name) {
