@@ -67,9 +67,12 @@ uint8_t IpProtocolNumber(L4Protocol p) {
 CompiledService CompileService(const ServiceModel& svc,
                                const std::vector<const EndpointSliceModel*>& slices,
                                const NodeModel* node, const std::map<PodKey, PodModel>& pods,
-                               uint32_t service_id) {
+                               const std::vector<uint32_t>& port_ids) {
   CompiledService out;
-  out.service_id = service_id;
+  for (size_t i = 0; i < svc.ports.size(); ++i) {
+    out.port_ids.push_back({svc.ports[i].name, svc.ports[i].protocol,
+                            i < port_ids.size() ? port_ids[i] : 0});
+  }
   if (!svc.Proxied()) return out;
   const SelectionPolicy policy{svc.internal_policy == TrafficPolicy::kLocal,
                                svc.external_policy == TrafficPolicy::kLocal,
@@ -77,7 +80,8 @@ CompiledService CompileService(const ServiceModel& svc,
   const NodeTopology topo{node ? node->name : "", node ? node->zone : ""};
   const uint32_t node_ip = node && !node->addresses.empty() ? node->addresses.front().addr.be : 0;
   std::set<dp::ServiceTableKey> backend_keys;
-  for (const ServicePortModel& sp : svc.ports) {
+  for (size_t port_index = 0; port_index < svc.ports.size(); ++port_index) {
+    const ServicePortModel& sp = svc.ports[port_index];
     const uint8_t proto = IpProtocolNumber(sp.protocol);
     // The endpoints serving this port, once each.
     std::vector<Candidate> cands;
@@ -99,7 +103,7 @@ CompiledService CompileService(const ServiceModel& svc,
     }
     const EndpointSets sets = CategorizeEndpoints(sel, policy, topo);
     dp::ServiceEntrySpec spec;
-    spec.service_id = service_id;
+    spec.service_id = out.port_ids[port_index].id;  // affinity per Service port
     spec.external_local = policy.external_local;
     spec.internal_local = policy.internal_local;
     spec.affinity_timeout_s = svc.affinity_timeout_s ? svc.AffinityTimeout() : 0;

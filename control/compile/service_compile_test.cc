@@ -68,7 +68,7 @@ std::set<std::string> ClusterBackends(const CompiledService& c) {
 
 CompiledService Compile(const ServiceModel& svc, const EndpointSliceModel& slice,
                         const NodeModel& node) {
-  return CompileService(svc, {&slice}, &node, {}, 1);
+  return CompileService(svc, {&slice}, &node, {}, {1});
 }
 
 // Two endpoints hinted for zone a, two for zone b: every ready endpoint has hints.

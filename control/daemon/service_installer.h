@@ -79,7 +79,6 @@ class ServiceInstaller {
   void Finish(Plan plan);
 
   // Installed state (reads, `nodeplanectl`, tests).
-  uint32_t ServiceId(const ServiceKey& key) const;
   const CompiledService* Installed(const ServiceKey& key) const;
   const std::map<ServiceKey, CompiledService>& installed() const { return installed_; }
 
@@ -88,9 +87,8 @@ class ServiceInstaller {
   dp::AffinityTable* affinity_ = nullptr;
   ConntrackFlusher* flusher_ = nullptr;
   std::map<ServiceKey, CompiledService> installed_;
-  std::map<ServiceKey, uint32_t> ids_;
   std::set<ServiceKey> named_ports_;  // installed Services that use named target ports
-  uint32_t next_id_ = 1;
+  uint32_t next_id_ = 1;  // the next Service port affinity id (ids are never reused)
   std::set<ServiceKey> dirty_;
   bool all_dirty_ = true;
   std::optional<NodeModel> node_;  // the node the installed entries were compiled for
