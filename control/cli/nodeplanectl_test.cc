@@ -155,6 +155,15 @@ TEST(ArgsTest, NodeSetVxlan) {
   EXPECT_EQ(inv->set_node.node().vxlan().vtep_mac(), "");
 }
 
+TEST(ArgsTest, NodeSetZone) {
+  absl::StatusOr<Invocation> inv = Parse({"node", "set", "--name", "n", "--zone", "zone-a"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->set_node.node().zone(), "zone-a");
+  inv = Parse({"node", "set", "--name", "n"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->set_node.node().zone(), "") << "no flag: no zone";
+}
+
 TEST(ArgsTest, RemoteNodeSet) {
   absl::StatusOr<Invocation> inv =
       Parse({"remote-node", "set", "--name", "node2", "--underlay", "10.77.0.12", "--pod-cidr",
