@@ -48,7 +48,8 @@ absl::StatusOr<ServiceInstaller::Plan> ServiceInstaller::MakePlan(const DesiredS
     std::vector<uint32_t> port_ids;
     for (const ServicePortModel& p : it->second.ports) {
       uint32_t pid = 0;
-      for (const ServicePortId& k : was ? was->port_ids : std::vector<ServicePortId>{}) {
+      for (size_t i = 0; was != nullptr && i < was->port_ids.size() && pid == 0; ++i) {
+        const ServicePortId& k = was->port_ids[i];
         if (k.name == p.name && k.protocol == p.protocol) pid = k.id;
       }
       port_ids.push_back(pid != 0 ? pid : id++);

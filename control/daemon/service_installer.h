@@ -5,7 +5,8 @@
 // deletes (then a grace period if there were any), sets, one grace period, then flushes
 // conntrack's UDP entries to backends that disappeared. A change of Services alone installs before
 // the snapshot's publication and shares its grace period (Install/Finish). Planning can fail and
-// changes nothing; applying cannot fail.
+// changes nothing; applying cannot fail. Each Service port keeps its ClientIP affinity id
+// (ServicePortId, control/compile/service_compile.h) while it exists; ids are never reused.
 // Control thread only (the Applier's lock).
 #pragma once
 #include <cstdint>
