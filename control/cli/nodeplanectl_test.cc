@@ -1092,9 +1092,14 @@ TEST(ServicesCli, TablesShowPortsPoliciesAndConditions) {
   EXPECT_THAT(svcs, HasSubstr("80:30080/TCP"));
   EXPECT_THAT(svcs, HasSubstr("eTP=Local,affinity=ClientIP"));
   EXPECT_THAT(svcs, HasSubstr("203.0.113.250"));
+  v1::Endpoint* heavy = sl->add_endpoints();
+  heavy->add_addresses("10.244.2.9");
+  heavy->set_weight(3);
   const std::string eps = FormatBackends(st, "default/web");
   EXPECT_THAT(eps, HasSubstr("10.244.1.2"));
-  EXPECT_THAT(eps, HasSubstr("node1   no      yes       yes"));  // ready, serving, terminating
+  EXPECT_THAT(eps, HasSubstr("node1   no      yes       yes           1"))
+      << "ready, serving, terminating, weight (unset: 1)";
+  EXPECT_THAT(eps, testing::ContainsRegex("10\\.244\\.2\\.9 .* 3\n")) << eps;
   EXPECT_EQ(FormatBackends(st, "default/other").find("10.244.1.2"), std::string::npos);
 
   v1::ExplainServiceBackendReply x;
