@@ -118,6 +118,7 @@ Wanted Pusher::Desired(const KubeObjects& want, const v1::State& daemon) const {
       bool vtep_listed = false;
       for (const std::string& a : self->second.addresses) vtep_listed |= a == node.vtep_address();
       if (!vtep_listed) node.clear_vtep_address();
+      node.set_zone(self->second.zone);
       w.node = node;
     }
     for (const auto& [name, kn] : want.nodes) {

@@ -46,6 +46,7 @@ struct KubeNode {
   // The MAC its VXLAN device accepts: annotation nodeplane.io/vtep-mac, else Flannel's
   // flannel.alpha.coreos.com/backend-data {"VtepMAC": ...}; "" when neither (the cluster default).
   std::string vtep_mac;
+  std::string zone;  // label topology.kubernetes.io/zone ("" when none): for topology hints
 };
 
 absl::StatusOr<v1::Namespace> NamespaceFromJson(const Json& object);

@@ -90,6 +90,8 @@ absl::StatusOr<KubeNode> NodeFromJson(const Json& object) {
       if (type == "InternalIP" && node.internal_ip.empty()) node.internal_ip = address;
       node.addresses.push_back(address);
     }
+    const auto labels = root["metadata"].StrMap("labels");
+    if (auto it = labels.find("topology.kubernetes.io/zone"); it != labels.end()) node.zone = it->second;
     const auto annotations = root["metadata"].StrMap("annotations");
     if (auto it = annotations.find("nodeplane.io/vtep-mac"); it != annotations.end()) {
       node.vtep_mac = it->second;

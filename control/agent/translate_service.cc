@@ -159,6 +159,7 @@ absl::StatusOr<std::optional<v1::EndpointSlice>> EndpointSliceFromJson(const Jso
       ep->set_node_name(e.Str("nodeName"));
       ep->set_zone(e.Str("zone"));
       for (const JsonField& z : e["hints"]["forZones"].Items()) ep->add_zone_hints(z.RequiredStr("name"));
+      for (const JsonField& n : e["hints"]["forNodes"].Items()) ep->add_node_hints(n.RequiredStr("name"));
       JsonField ref = e["targetRef"];
       if (ref.Present() && ref.Str("kind", "Pod") == "Pod") {
         ep->mutable_target_pod()->set_namespace_(ref.Str("namespace", ns));

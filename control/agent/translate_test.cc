@@ -179,7 +179,7 @@ const char kSlice[] = R"({
   "addressType": "IPv4",
   "endpoints": [
     {"addresses": ["10.244.1.5"], "conditions": {}, "nodeName": "node-a", "zone": "z1",
-     "hints": {"forZones": [{"name": "z1"}]},
+     "hints": {"forZones": [{"name": "z1"}], "forNodes": [{"name": "node-a"}]},
      "targetRef": {"kind": "Pod", "namespace": "shop", "name": "backend-7d9f", "uid": "u1"}},
     {"addresses": ["10.244.2.9"], "conditions": {"ready": false, "serving": true, "terminating": true},
      "nodeName": "node-b", "targetRef": {"kind": "Pod", "name": "backend-2"}}],
@@ -202,6 +202,7 @@ TEST(TranslateEndpointSlice, ConditionsTargetRefsAndPorts) {
   EXPECT_EQ(a.node_name(), "node-a");
   EXPECT_EQ(a.zone(), "z1");
   EXPECT_THAT(a.zone_hints(), ElementsAre("z1"));
+  EXPECT_THAT(a.node_hints(), ElementsAre("node-a"));
   EXPECT_EQ(a.target_pod().name(), "backend-7d9f");
   const v1::Endpoint& b = slice.endpoints(1);
   EXPECT_FALSE(b.conditions().ready());
@@ -334,6 +335,16 @@ TEST(TranslateNode, VtepMacFromOurAnnotationOrFlannels) {
   EXPECT_EQ(NodeFromJson(Json::parse(R"({"metadata": {"name": "n",
       "annotations": {"nodeplane.io/vtep-mac": "02:77"}}})")).status().message(),
             "Node n: metadata.annotations: not a MAC address: \"02:77\"");
+}
+
+TEST(TranslateNode, ZoneFromTheTopologyLabel) {
+  auto n = NodeFromJson(Json::parse(R"({"metadata": {"name": "n",
+      "labels": {"topology.kubernetes.io/zone": "eu-west-1a", "kubernetes.io/os": "linux"}}})"));
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->zone, "eu-west-1a");
+  auto none = NodeFromJson(Json::parse(R"({"metadata": {"name": "n"}})"));
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->zone, "");
 }
 
 TEST(TranslateNamespace, LabelsIncludeTheMetadataNameLabel) {

@@ -32,6 +32,7 @@ bool IsCommandFlag(std::string_view name) {
       "--ifname", "--label",   "--underlay", "--vtep-address", "--vni",   "--port", "--vtep-mac",
       "--src",    "--dst",     "--proto",
       "--source-port",
+      "--zone",
   };
   return kFlags.contains(name);
 }
@@ -56,7 +57,8 @@ std::optional<CommandSpec> LookupCommand(std::string_view word) {
   if (word == "state") return CommandSpec{Command::kState, {}, {}, 0};
   if (word == "node set") {
     return CommandSpec{Command::kNodeSet,
-                       {"--name", "--gateway", "--vtep-address", "--vni", "--port", "--vtep-mac"},
+                       {"--name", "--gateway", "--vtep-address", "--vni", "--port", "--vtep-mac",
+                        "--zone"},
                        {"--address", "--pod-cidr"},
                        0};
   }
@@ -157,6 +159,8 @@ absl::Status FillNodeSet(const std::vector<FlagValue>& flags, v1::SetNodeRequest
       node.add_pod_cidrs(f.value);
     } else if (f.name == "--gateway") {
       node.set_pod_gateway(f.value);
+    } else if (f.name == "--zone") {
+      node.set_zone(f.value);  // checked by the daemon (a label value)
     }
   }
   if (!have_name) return UsageError("node set: --name is required");
@@ -555,10 +559,11 @@ Commands:
   drops                        drop reasons with non-zero counts (-o json: every reason)
   state                        the whole desired state the daemon holds, as JSON
   node set --name NAME [--address CIDR]... [--pod-cidr CIDR]... [--gateway IP]
-           [--vtep-address IP] [--vni N] [--port N] [--vtep-mac MAC]
+           [--vtep-address IP] [--vni N] [--port N] [--vtep-mac MAC] [--zone ZONE]
                                set this node's name, addresses, pod CIDRs, pod gateway and
                                VXLAN endpoint (defaults: first address, VNI 1, port 4789,
-                               ee:ee:ee:ee:ee:ee)
+                               ee:ee:ee:ee:ee:ee) and zone (topology.kubernetes.io/zone, for
+                               topology hints; default none)
   attach NAMESPACE/NAME --netns PATH --ip IP [--ip IP]... [--mtu N] [--ifname NAME]
          [--label KEY=VALUE]...
                                create the pod's interface in PATH and its dataplane port

@@ -73,7 +73,8 @@ std::string FormatBackends(const v1::State& state, const std::string& service) {
     return std::make_pair(a->key().namespace_() + "/" + a->service_name(), a->key().name()) <
            std::make_pair(b->key().namespace_() + "/" + b->service_name(), b->key().name());
   });
-  Table table({{"SERVICE"}, {"ENDPOINT"}, {"PORTS"}, {"NODE"}, {"READY"}, {"SERVING"}, {"TERMINATING"}});
+  Table table({{"SERVICE"}, {"ENDPOINT"}, {"PORTS"}, {"NODE"}, {"READY"}, {"SERVING"}, {"TERMINATING"},
+               {"WEIGHT"}});
   auto yn = [](bool b) { return std::string(b ? "yes" : "no"); };
   for (const v1::EndpointSlice* s : slices) {
     std::vector<std::string> ports;
@@ -85,7 +86,8 @@ std::string FormatBackends(const v1::State& state, const std::string& service) {
       table.AddRow({s->key().namespace_() + "/" + s->service_name(),
                     e.addresses().empty() ? "-" : e.addresses(0), Dash(JoinList(ports)),
                     Dash(e.node_name()), yn(e.conditions().ready()), yn(e.conditions().serving()),
-                    yn(e.conditions().terminating())});
+                    yn(e.conditions().terminating()),
+                    std::to_string(e.weight() != 0 ? e.weight() : 1)});  // unset means 1
     }
   }
   return table.Render();

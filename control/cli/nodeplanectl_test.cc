@@ -155,6 +155,15 @@ TEST(ArgsTest, NodeSetVxlan) {
   EXPECT_EQ(inv->set_node.node().vxlan().vtep_mac(), "");
 }
 
+TEST(ArgsTest, NodeSetZone) {
+  absl::StatusOr<Invocation> inv = Parse({"node", "set", "--name", "n", "--zone", "zone-a"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->set_node.node().zone(), "zone-a");
+  inv = Parse({"node", "set", "--name", "n"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->set_node.node().zone(), "") << "no flag: no zone";
+}
+
 TEST(ArgsTest, RemoteNodeSet) {
   absl::StatusOr<Invocation> inv =
       Parse({"remote-node", "set", "--name", "node2", "--underlay", "10.77.0.12", "--pod-cidr",
@@ -1083,9 +1092,14 @@ TEST(ServicesCli, TablesShowPortsPoliciesAndConditions) {
   EXPECT_THAT(svcs, HasSubstr("80:30080/TCP"));
   EXPECT_THAT(svcs, HasSubstr("eTP=Local,affinity=ClientIP"));
   EXPECT_THAT(svcs, HasSubstr("203.0.113.250"));
+  v1::Endpoint* heavy = sl->add_endpoints();
+  heavy->add_addresses("10.244.2.9");
+  heavy->set_weight(3);
   const std::string eps = FormatBackends(st, "default/web");
   EXPECT_THAT(eps, HasSubstr("10.244.1.2"));
-  EXPECT_THAT(eps, HasSubstr("node1   no      yes       yes"));  // ready, serving, terminating
+  EXPECT_THAT(eps, HasSubstr("node1   no      yes       yes           1"))
+      << "ready, serving, terminating, weight (unset: 1)";
+  EXPECT_THAT(eps, testing::ContainsRegex("10\\.244\\.2\\.9 .* 3\n")) << eps;
   EXPECT_EQ(FormatBackends(st, "default/other").find("10.244.1.2"), std::string::npos);
 
   v1::ExplainServiceBackendReply x;

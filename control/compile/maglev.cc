@@ -38,7 +38,7 @@ std::vector<uint16_t> BuildMaglevTable(const std::vector<MaglevBackend>& backend
   // size is prime and 0 < skip < size.
   const size_t n = backends.size();
   std::vector<uint32_t> offset(n), skip(n), next(n, 0);
-  std::vector<double> credit(n, 0.0);
+  std::vector<uint64_t> credit(n, 0);
   for (size_t i = 0; i < n; ++i) {
     offset[i] = static_cast<uint32_t>(Mix(backends[i].key, 1) % size);
     skip[i] = static_cast<uint32_t>(Mix(backends[i].key, 2) % (size - 1)) + 1;
@@ -46,13 +46,14 @@ std::vector<uint16_t> BuildMaglevTable(const std::vector<MaglevBackend>& backend
   constexpr uint16_t kEmpty = 0xffff;
   std::vector<uint16_t> table(size, kEmpty);
   uint32_t filled = 0;
-  // Round robin over the backends; a backend takes one slot per unit of credit, and gains
-  // weight/max_weight credit per round, so its share of the table follows its weight.
+  // Round robin over the backends; a backend gains its weight in credit per round and takes one
+  // slot per max_weight of credit, so its share of the table follows its weight. Integers, so a
+  // backend of weight w takes exactly its slot every max_weight/w rounds (no rounding drift).
   while (filled < size) {
     for (size_t i = 0; i < n && filled < size; ++i) {
-      credit[i] += static_cast<double>(backends[i].weight) / max_weight;
-      while (credit[i] >= 1.0 && filled < size) {
-        credit[i] -= 1.0;
+      credit[i] += backends[i].weight;
+      while (credit[i] >= max_weight && filled < size) {
+        credit[i] -= max_weight;
         uint32_t c;
         do {
           c = static_cast<uint32_t>((offset[i] + static_cast<uint64_t>(next[i]) * skip[i]) % size);

@@ -9,6 +9,11 @@
 // backend indices: 10 backends → M = 1009 → 2,018 bytes; 10k Services × 10 endpoints ≈ 20 MB for
 // the cluster tables (each Service port with eTP/iTP Local adds a table for its local set, sized
 // from that set). At kMaxBackendsPerService (4096) M = 409,609: 800 KiB.
+//
+// Weights: a backend's share of the slots is its weight over the sum of the weights, to within a
+// slot or two. With weights of at most kSlotsPerBackend (the API's limit, kMaxEndpointWeight) a
+// backend of weight 1 beside N-1 of the largest weight still gets a slot, as M >= kSlotsPerBackend
+// × N; building takes about M × max weight / sum of weights rounds over the N backends.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -8,6 +8,9 @@
 namespace nodeplane::ctl {
 namespace {
 
+// Every weighted endpoint keeps at least one Maglev slot (control/compile/maglev.h).
+static_assert(kMaxEndpointWeight <= kSlotsPerBackend);
+
 uint16_t Be16(uint16_t v) { return static_cast<uint16_t>((v >> 8) | (v << 8)); }
 
 struct Candidate {
@@ -34,12 +37,16 @@ uint16_t ResolvePort(const ServicePortModel& sp, const EndpointSliceModel& slice
   return 0;
 }
 
+// The API's weight (a nodeplane extension): unset (0) means 1.
+uint32_t EndpointWeight(const EndpointModel& ep) { return ep.weight != 0 ? ep.weight : 1; }
+
 std::vector<uint16_t> Table(const std::vector<size_t>& set, const std::vector<size_t>& position,
                             const std::vector<Candidate>& cands) {
   if (set.empty()) return {};
   std::vector<MaglevBackend> mb;
   for (size_t i : set) {
-    mb.push_back({(uint64_t{cands[i].ep->address.host()} << 16) | cands[i].port, 1});
+    mb.push_back({(uint64_t{cands[i].ep->address.host()} << 16) | cands[i].port,
+                  EndpointWeight(*cands[i].ep)});
   }
   std::vector<uint16_t> t = BuildMaglevTable(mb, MaglevTableSize(mb.size()));
   for (uint16_t& slot : t) slot = static_cast<uint16_t>(position[set[slot]]);
@@ -60,17 +67,21 @@ uint8_t IpProtocolNumber(L4Protocol p) {
 CompiledService CompileService(const ServiceModel& svc,
                                const std::vector<const EndpointSliceModel*>& slices,
                                const NodeModel* node, const std::map<PodKey, PodModel>& pods,
-                               uint32_t service_id) {
+                               const std::vector<uint32_t>& port_ids) {
   CompiledService out;
-  out.service_id = service_id;
+  for (size_t i = 0; i < svc.ports.size(); ++i) {
+    out.port_ids.push_back({svc.ports[i].name, svc.ports[i].protocol,
+                            i < port_ids.size() ? port_ids[i] : 0});
+  }
   if (!svc.Proxied()) return out;
   const SelectionPolicy policy{svc.internal_policy == TrafficPolicy::kLocal,
                                svc.external_policy == TrafficPolicy::kLocal,
                                svc.ExternallyAccessible()};
-  const NodeTopology topo{node ? node->name : "", ""};  // the node's zone label is not known yet
+  const NodeTopology topo{node ? node->name : "", node ? node->zone : ""};
   const uint32_t node_ip = node && !node->addresses.empty() ? node->addresses.front().addr.be : 0;
   std::set<dp::ServiceTableKey> backend_keys;
-  for (const ServicePortModel& sp : svc.ports) {
+  for (size_t port_index = 0; port_index < svc.ports.size(); ++port_index) {
+    const ServicePortModel& sp = svc.ports[port_index];
     const uint8_t proto = IpProtocolNumber(sp.protocol);
     // The endpoints serving this port, once each.
     std::vector<Candidate> cands;
@@ -87,11 +98,12 @@ CompiledService CompileService(const ServiceModel& svc,
     std::vector<SelectionEndpoint> sel;
     for (const Candidate& c : cands) {
       sel.push_back({c.ep->ready, c.ep->serving, c.ep->terminating,
-                     node != nullptr && c.ep->node_name == node->name, c.ep->zone_hints, {}});
+                     node != nullptr && c.ep->node_name == node->name, c.ep->zone_hints,
+                     c.ep->node_hints});
     }
     const EndpointSets sets = CategorizeEndpoints(sel, policy, topo);
     dp::ServiceEntrySpec spec;
-    spec.service_id = service_id;
+    spec.service_id = out.port_ids[port_index].id;  // affinity per Service port
     spec.external_local = policy.external_local;
     spec.internal_local = policy.internal_local;
     spec.affinity_timeout_s = svc.affinity_timeout_s ? svc.AffinityTimeout() : 0;
@@ -101,7 +113,8 @@ CompiledService CompileService(const ServiceModel& svc,
     for (size_t k = 0; k < sets.all_reachable.size(); ++k) {
       const Candidate& c = cands[sets.all_reachable[k]];
       position[sets.all_reachable[k]] = k;
-      spec.backends.push_back({c.ep->address.be, Be16(c.port), sel[sets.all_reachable[k]].local, 1});
+      spec.backends.push_back({c.ep->address.be, Be16(c.port), sel[sets.all_reachable[k]].local,
+                               EndpointWeight(*c.ep)});
       const dp::ServiceTableKey bk{c.ep->address.be, Be16(c.port), proto, 0};
       if (backend_keys.insert(bk).second) out.backends.push_back({bk, sel[sets.all_reachable[k]].local});
     }

@@ -11,15 +11,10 @@ namespace {
 bool SameNode(const std::optional<NodeModel>& a, const std::optional<NodeModel>& b) {
   if (a.has_value() != b.has_value()) return false;
   if (!a) return true;
-  return a->name == b->name && a->addresses == b->addresses;
+  return a->name == b->name && a->addresses == b->addresses && a->zone == b->zone;
 }
 
 }  // namespace
-
-uint32_t ServiceInstaller::ServiceId(const ServiceKey& key) const {
-  auto it = ids_.find(key);
-  return it == ids_.end() ? 0 : it->second;
-}
 
 const CompiledService* ServiceInstaller::Installed(const ServiceKey& key) const {
   auto it = installed_.find(key);
@@ -48,9 +43,18 @@ absl::StatusOr<ServiceInstaller::Plan> ServiceInstaller::MakePlan(const DesiredS
       if (installed_.contains(key)) plan.removed.insert(key);
       continue;
     }
-    auto known = ids_.find(key);
-    const uint32_t sid = known != ids_.end() ? known->second : id++;
-    plan.compiled[key] = CompileService(it->second, want.SlicesOf(key), node, next.pods, sid);
+    // Each port keeps the affinity id it has (same name and protocol); a new port gets a new one.
+    const CompiledService* was = Installed(key);
+    std::vector<uint32_t> port_ids;
+    for (const ServicePortModel& p : it->second.ports) {
+      uint32_t pid = 0;
+      for (size_t i = 0; was != nullptr && i < was->port_ids.size() && pid == 0; ++i) {
+        const ServicePortId& k = was->port_ids[i];
+        if (k.name == p.name && k.protocol == p.protocol) pid = k.id;
+      }
+      port_ids.push_back(pid != 0 ? pid : id++);
+    }
+    plan.compiled[key] = CompileService(it->second, want.SlicesOf(key), node, next.pods, port_ids);
   }
   // Diff against what is installed: keys to delete, entries to (re)set, UDP backends to flush.
   std::set<dp::ServiceTableKey> added_keys;
@@ -108,12 +112,10 @@ void ServiceInstaller::Finish(Plan plan) {
   table_->Reclaim();
   for (const ServiceKey& key : plan.removed) {
     installed_.erase(key);
-    ids_.erase(key);
     named_ports_.erase(key);
   }
   for (auto& [key, c] : plan.compiled) {
-    ids_[key] = c.service_id;
-    next_id_ = std::max(next_id_, c.service_id + 1);
+    for (const ServicePortId& p : c.port_ids) next_id_ = std::max(next_id_, p.id + 1);
     if (c.uses_named_ports) {
       named_ports_.insert(key);
     } else {

@@ -5,7 +5,8 @@
 // deletes (then a grace period if there were any), sets, one grace period, then flushes
 // conntrack's UDP entries to backends that disappeared. A change of Services alone installs before
 // the snapshot's publication and shares its grace period (Install/Finish). Planning can fail and
-// changes nothing; applying cannot fail.
+// changes nothing; applying cannot fail. Each Service port keeps its ClientIP affinity id
+// (ServicePortId, control/compile/service_compile.h) while it exists; ids are never reused.
 // Control thread only (the Applier's lock).
 #pragma once
 #include <cstdint>
@@ -79,7 +80,6 @@ class ServiceInstaller {
   void Finish(Plan plan);
 
   // Installed state (reads, `nodeplanectl`, tests).
-  uint32_t ServiceId(const ServiceKey& key) const;
   const CompiledService* Installed(const ServiceKey& key) const;
   const std::map<ServiceKey, CompiledService>& installed() const { return installed_; }
 
@@ -88,9 +88,8 @@ class ServiceInstaller {
   dp::AffinityTable* affinity_ = nullptr;
   ConntrackFlusher* flusher_ = nullptr;
   std::map<ServiceKey, CompiledService> installed_;
-  std::map<ServiceKey, uint32_t> ids_;
   std::set<ServiceKey> named_ports_;  // installed Services that use named target ports
-  uint32_t next_id_ = 1;
+  uint32_t next_id_ = 1;  // the next Service port affinity id (ids are never reused)
   std::set<ServiceKey> dirty_;
   bool all_dirty_ = true;
   std::optional<NodeModel> node_;  // the node the installed entries were compiled for

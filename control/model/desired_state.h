@@ -59,6 +59,7 @@ struct NodeModel {
   uint32_t vni = kDefaultVni;
   uint16_t vxlan_port = kDefaultVxlanPort;
   Mac vtep_mac = kDefaultVtepMac;
+  std::string zone;  // label topology.kubernetes.io/zone; "" when none (topology hints ignored)
 };
 
 // Another node, reached over VXLAN. Values are kept as given (0 = default) so reads return them.

@@ -32,4 +32,19 @@ inline bool IsDns1123(const std::string& s, size_t max_len, bool dots_allowed) {
   return true;
 }
 
+// A Kubernetes label value: empty, or at most 63 alphanumerics, '-', '_' and '.', beginning and
+// ending with an alphanumeric.
+inline bool IsLabelValue(const std::string& s) {
+  if (s.empty()) return true;
+  if (s.size() > 63) return false;
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (!alnum(s.front()) || !alnum(s.back())) return false;
+  for (char c : s) {
+    if (!alnum(c) && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
 }  // namespace nodeplane::ctl

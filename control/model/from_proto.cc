@@ -152,6 +152,12 @@ absl::StatusOr<NodeModel> NodeFromProto(const v1::Node& node, const std::string&
   auto mac = MacFromProto(node.vxlan().vtep_mac(), vx + ".vtep_mac");
   if (!mac.ok()) return mac.status();
   m.vtep_mac = mac->value_or(kDefaultVtepMac);
+  // The zone, for topology hints (control/compile/endpoint_selection.h).
+  if (!IsLabelValue(node.zone())) {
+    return Invalid(Sub(field, "zone"),
+                   "not a label value (topology.kubernetes.io/zone): \"" + node.zone() + "\"");
+  }
+  m.zone = node.zone();
   return m;
 }
 
@@ -256,6 +262,7 @@ v1::Node NodeToProto(const NodeModel& node) {
   if (node.vni != kDefaultVni) n.mutable_vxlan()->set_vni(node.vni);
   if (node.vxlan_port != kDefaultVxlanPort) n.mutable_vxlan()->set_udp_port(node.vxlan_port);
   if (node.vtep_mac != kDefaultVtepMac) n.mutable_vxlan()->set_vtep_mac(node.vtep_mac.ToString());
+  n.set_zone(node.zone);
   return n;
 }
 

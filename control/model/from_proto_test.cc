@@ -253,5 +253,28 @@ TEST(Ip4FromString, NamesTheFieldItWasGiven) {
   EXPECT_EQ(ok->host(), 0x01020304u);
 }
 
+// ---- Node zone (topology hints) ----
+
+TEST(NodeFromProto, ZoneIsKeptAndReadBack) {
+  const auto in = Parse<v1::Node>(R"pb(name: "node-a" zone: "eu-west-1a")pb");
+  const auto node = NodeFromProto(in, "node");
+  ASSERT_TRUE(node.ok()) << node.status();
+  EXPECT_EQ(node->zone, "eu-west-1a");
+  EXPECT_EQ(NodeToProto(*node).zone(), "eu-west-1a");
+  const auto none = NodeFromProto(Parse<v1::Node>(R"pb(name: "node-a")pb"), "node");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->zone, "") << "no label: no zone, hints ignored";
+}
+
+TEST(NodeFromProto, ZoneThatIsNotALabelValueIsRejected) {
+  for (const std::string& zone : {std::string("zone a"), std::string("-zone"), std::string("zone/1"),
+                                  std::string(64, 'z')}) {
+    v1::Node n;
+    n.set_name("node-a");
+    n.set_zone(zone);
+    EXPECT_TRUE(InvalidAt(NodeFromProto(n, "node").status(), "node.zone")) << zone;
+  }
+}
+
 }  // namespace
 }  // namespace nodeplane::ctl

@@ -322,6 +322,12 @@ absl::StatusOr<EndpointSliceModel> EndpointSliceFromProto(const v1::EndpointSlic
     em.zone = e.zone();
     em.zone_hints = {e.zone_hints().begin(), e.zone_hints().end()};
     if (e.has_target_pod()) em.target_pod = PodKey{e.target_pod().namespace_(), e.target_pod().name()};
+    em.node_hints = {e.node_hints().begin(), e.node_hints().end()};
+    if (e.weight() > kMaxEndpointWeight) {
+      return Invalid(Sub(f, "weight"),
+                     absl::StrCat(e.weight(), " above the maximum ", kMaxEndpointWeight));
+    }
+    em.weight = e.weight();
     m.endpoints.push_back(std::move(em));
   }
   const std::string pf = Sub(field, "ports");
@@ -485,6 +491,8 @@ v1::EndpointSlice EndpointSliceToProto(const EndpointSliceModel& m) {
       out->mutable_target_pod()->set_namespace_(e.target_pod->ns);
       out->mutable_target_pod()->set_name(e.target_pod->name);
     }
+    for (const std::string& n : e.node_hints) out->add_node_hints(n);
+    out->set_weight(e.weight);
   }
   for (const EndpointPortModel& p : m.ports) {
     v1::EndpointPort* out = s.add_ports();

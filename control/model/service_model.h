@@ -91,8 +91,10 @@ struct EndpointModel {
   bool terminating = false;
   std::string node_name;
   std::string zone;
-  std::vector<std::string> zone_hints;
+  std::vector<std::string> zone_hints;  // hints.forZones
   std::optional<PodKey> target_pod;
+  std::vector<std::string> node_hints;  // hints.forNodes
+  uint32_t weight = 0;  // as given (a nodeplane extension): 0 means 1, at most kMaxEndpointWeight
   friend bool operator==(const EndpointModel&, const EndpointModel&) = default;
 };
 
@@ -116,6 +118,9 @@ struct EndpointSliceModel {
 // Maglev table hold (control/compile/maglev.h sizes the table from it).
 inline constexpr size_t kMaxBackendsPerService = 4096;
 inline constexpr int kMaxEndpointsPerSlice = 1000;  // the EndpointSlice API's own limit
+// The largest endpoint weight: Maglev gives each backend kSlotsPerBackend (100) slots on average
+// (control/compile/maglev.h), so weights up to 100 keep every endpoint at least one slot.
+inline constexpr uint32_t kMaxEndpointWeight = 100;
 inline constexpr int kMaxPortsPerSlice = 100;
 inline constexpr int kMaxServicesPerRequest = 10000;
 inline constexpr int kMaxSlicesPerRequest = 10000;

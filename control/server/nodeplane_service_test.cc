@@ -567,6 +567,89 @@ TEST_F(ApiTest, ExplainServiceBackendSaysWhichBackendAndWhy) {
   applier_->SetServiceTables(nullptr, nullptr);
 }
 
+// The node's zone and the endpoints' topology hints: stored, read back, and used — this node
+// sends only to the endpoints hinted for its zone, and to all once it has no zone.
+TEST_F(ApiTest, NodeZoneAndTopologyHintsAreReadBackAndChooseTheBackends) {
+  dp::ServiceTable table;
+  dp::AffinityTable affinity;
+  std::string error;
+  ASSERT_TRUE(table.Init(256, nullptr, &error)) << error;
+  ASSERT_TRUE(affinity.Init(64, &error)) << error;
+  applier_->SetServiceTables(&table, &affinity);
+  v1::WriteReply reply;
+  v1::SetNodeRequest node;
+  node.mutable_node()->set_name("node1");
+  node.mutable_node()->add_addresses("10.77.0.11/24");
+  node.mutable_node()->add_pod_cidrs("10.244.1.0/24");
+  node.mutable_node()->set_zone("zone-a");
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::SetNode, node, &reply).ok());
+  v1::UpsertServicesRequest svc;
+  AddService(svc, "web", "10.96.0.10", 80);
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertServices, svc, &reply).ok());
+  v1::UpsertEndpointSlicesRequest eps;
+  v1::EndpointSlice* slice =
+      AddSlice(eps, "web-1", "web", {"10.244.1.3", "10.244.1.4", "10.244.1.5", "10.244.1.6"});
+  for (int i = 0; i < 4; ++i) {
+    slice->mutable_endpoints(i)->add_zone_hints(i < 2 ? "zone-a" : "zone-b");
+    slice->mutable_endpoints(i)->add_node_hints("node7");  // names no node here: ignored
+  }
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertEndpointSlices, eps, &reply).ok());
+
+  v1::State st = State();
+  EXPECT_EQ(st.node().zone(), "zone-a");
+  ASSERT_EQ(st.endpoint_slices_size(), 1);
+  EXPECT_EQ(st.endpoint_slices(0).endpoints(2).zone_hints(0), "zone-b");
+  ASSERT_EQ(st.endpoint_slices(0).endpoints(2).node_hints_size(), 1);
+  EXPECT_EQ(st.endpoint_slices(0).endpoints(2).node_hints(0), "node7");
+
+  v1::ExplainServiceBackendRequest req;
+  req.set_source_ip("10.244.1.2");
+  req.set_destination_ip("10.96.0.10");
+  req.set_destination_port(80);
+  req.set_protocol(v1::TCP);
+  v1::ExplainServiceBackendReply x;
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::ExplainServiceBackend, req, &x).ok());
+  EXPECT_EQ(x.set_size(), 2u) << "only zone-a's endpoints";
+  EXPECT_TRUE(x.backend() == "10.244.1.3:8080" || x.backend() == "10.244.1.4:8080") << x.backend();
+
+  node.mutable_node()->clear_zone();
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::SetNode, node, &reply).ok());
+  EXPECT_EQ(State().node().zone(), "");
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::ExplainServiceBackend, req, &x).ok());
+  EXPECT_EQ(x.set_size(), 4u) << "no zone: the hints are ignored";
+
+  before_ = State();
+  node.mutable_node()->set_zone("zone a");
+  ExpectRejected(Call(&v1::Nodeplane::Stub::SetNode, node, &reply),
+                 grpc::StatusCode::INVALID_ARGUMENT, "node.zone");
+  applier_->SetServiceTables(nullptr, nullptr);
+}
+
+// Endpoint weights (a nodeplane extension): read back as given; one above the maximum rejects the
+// whole request, naming the endpoint, and nothing of it is applied.
+TEST_F(ApiTest, EndpointWeightsAreReadBackAndAWeightAboveTheMaximumRejectsTheRequest) {
+  v1::WriteReply reply;
+  v1::UpsertServicesRequest svc;
+  AddService(svc, "web", "10.96.0.10", 80);
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertServices, svc, &reply).ok());
+  before_ = State();
+  v1::UpsertEndpointSlicesRequest eps;
+  AddSlice(eps, "web-1", "web", {"10.244.1.3"})->mutable_endpoints(0)->set_weight(3);
+  v1::EndpointSlice* bad = AddSlice(eps, "web-2", "web", {"10.244.1.4", "10.244.1.5", "10.244.1.6"});
+  bad->mutable_endpoints(2)->set_weight(170);
+  const grpc::Status st = Call(&v1::Nodeplane::Stub::UpsertEndpointSlices, eps, &reply);
+  ExpectRejected(st, grpc::StatusCode::INVALID_ARGUMENT, "endpoint_slices[1].endpoints[2].weight");
+  EXPECT_EQ(st.error_message(), "endpoint_slices[1].endpoints[2].weight: 170 above the maximum 100");
+
+  bad->mutable_endpoints(2)->set_weight(100);
+  ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertEndpointSlices, eps, &reply).ok());
+  const v1::State after = State();
+  ASSERT_EQ(after.endpoint_slices_size(), 2);
+  EXPECT_EQ(after.endpoint_slices(0).endpoints(0).weight(), 3u);
+  EXPECT_EQ(after.endpoint_slices(1).endpoints(0).weight(), 0u) << "unset reads back unset";
+  EXPECT_EQ(after.endpoint_slices(1).endpoints(2).weight(), 100u);
+}
+
 // ---- Namespaces and NetworkPolicies ----
 
 v1::NetworkPolicy DenyAll(const std::string& ns, const std::string& name) {

@@ -1,13 +1,14 @@
-// AffinityTable: sessionAffinity ClientIP — (client address, Service) → the backend its last new
-// connection got, and when. Shared by all workers and written by them, without locks: a fixed
-// array of slots indexed by a hash of the pair, each slot three 64-bit words stored and loaded
-// atomically one by one. A reader accepts a slot only if its key matches and its check word
+// AffinityTable: sessionAffinity ClientIP — (client address, Service port) → the backend its last
+// new connection got, and when. The "service id" is the Service port's (ServiceEntry::service_id):
+// kube-proxy keeps affinity per Service port, so port 80's choice does not bind port 443.
+// Shared by all workers and written by them, without locks: a fixed array of slots indexed by a
+// hash of the pair, each slot three 64-bit words stored and loaded atomically one by one. A reader accepts a slot only if its key matches and its check word
 // (a hash of key, backend and time) agrees, so a slot two workers wrote at once (words from both)
 // reads as a miss and the connection is balanced by Maglev instead — which, with the same backend
 // set, usually picks the same backend anyway. Collisions evict: affinity is kept for as many
 // clients as there are slots, and a client that loses its slot starts afresh.
 //
-// The timeout counts from the client's last new connection to the Service (as kube-proxy's
+// The timeout counts from the client's last new connection to the Service port (as kube-proxy's
 // `recent` match does); entries are never swept, they simply stop matching.
 #pragma once
 #include <atomic>

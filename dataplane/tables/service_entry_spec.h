@@ -41,7 +41,9 @@ struct SourceRangeSpec {
 };
 
 struct ServiceEntrySpec {
-  uint32_t service_id = 0;  // stable while the Service exists (affinity, explain)
+  // The ClientIP affinity key: one per Service port, shared by all its addresses, stable while the
+  // port exists (control/compile/service_compile.h ServicePortId).
+  uint32_t service_id = 0;
   ServiceAddressKind kind = ServiceAddressKind::kClusterIp;
   bool external_local = false;  // externalTrafficPolicy Local
   bool internal_local = false;  // internalTrafficPolicy Local

@@ -80,15 +80,18 @@ absl::Status AddServices(const v1::State& proto, ctl::DesiredState* state) {
   return absl::OkStatus();
 }
 
-// Every proxied Service's entries, ids from 1 in key order (as a fresh daemon numbers them).
+// Every proxied Service's entries, affinity ids from 1 per Service port in key order (as a fresh
+// daemon numbers them).
 ServiceEntries CompileServices(const ctl::DesiredState& state) {
   ServiceEntries out;
   if (!state.services) return out;
   const ctl::NodeModel* node = state.node ? &*state.node : nullptr;
   uint32_t id = 1;
   for (const auto& [key, svc] : state.services->services) {
+    std::vector<uint32_t> port_ids;
+    for (size_t i = 0; i < svc.ports.size(); ++i) port_ids.push_back(id++);
     ctl::CompiledService c =
-        ctl::CompileService(svc, state.services->SlicesOf(key), node, state.pods, id++);
+        ctl::CompileService(svc, state.services->SlicesOf(key), node, state.pods, port_ids);
     out.merge(c.entries);
   }
   return out;
