@@ -15,7 +15,6 @@ enum class Kind : uint8_t { kSkip, kPacket, kRelated };
 void CtLookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
   Conntrack* ct = ctx.snap.conntrack;
   CtKey keys[kBurstMax];
-  const CtKey* key_ptrs[kBurstMax];
   uint16_t at[kBurstMax];  // burst index of each key
   Kind kind[kBurstMax];
   uint16_t n = 0;
@@ -69,11 +68,10 @@ void CtLookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
   if (n == 0) return;
 
   // Pass 2: one bulk lookup.
-  for (uint16_t k = 0; k < n; ++k) key_ptrs[k] = &keys[k];
   uint64_t hits = 0;
   CtEntry* entry[kBurstMax];
   bool reply[kBurstMax];
-  ct->LookupBulk(key_ptrs, n, &hits, entry, reply);
+  ct->LookupBulk(keys, n, &hits, entry, reply);
 
   // Pass 3: where each packet stands; existing connections step their state and time.
   const uint32_t now = Conntrack::Tick(ct->NowMs());

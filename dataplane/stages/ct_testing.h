@@ -86,11 +86,10 @@ class CtPipe {
 
   // The entry of the connection whose original or reply tuple this is.
   CtEntry* Find(const CtKey& k) const {
-    const CtKey* keys[1] = {&k};
     uint64_t hits = 0;
     CtEntry* e[1] = {nullptr};
     bool reply[1];
-    ct_.LookupBulk(keys, 1, &hits, e, reply);
+    ct_.LookupBulk(&k, 1, &hits, e, reply);
     return hits != 0 ? e[0] : nullptr;
   }
 

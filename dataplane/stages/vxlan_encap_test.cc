@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dataplane/stages/overlay_testing.h"
+#include "dataplane/tables/conntrack.h"
 
 namespace nodeplane::dp {
 namespace {
@@ -116,6 +117,31 @@ TEST_F(VxlanEncapTest, SourcePortFollowsTheInnerFlow) {
                               .IcmpEcho(1, 1),
                           Topo::kPodA);
   EXPECT_GE(SourcePort(icmp.bytes), 49152);
+}
+
+// With conntrack, a connection's record stands for its flow: the packet that opens it and the
+// ones after it leave with one source port, and connections spread over the range.
+TEST_F(VxlanEncapTest, SourcePortFollowsTheConnectionWhenTracked) {
+  Conntrack ct;
+  std::string error;
+  ASSERT_TRUE(ct.Init(Conntrack::Limits{.entries = 256}, nullptr, &error, "encap_ct")) << error;
+  world_.snap->conntrack = &ct;
+  OverlayHarness<HostExceptionStage> h(*world_.snap);
+  std::vector<Bytes> flows;
+  for (uint16_t i = 0; i < 64; ++i) flows.push_back(FromPodA(Overlay::PodOnB(), 10000 + i));
+  const auto first = h.RunBurst(flows, Topo::kPodA);
+  const auto again = h.RunBurst(flows, Topo::kPodA);
+  EXPECT_EQ(ct.connections(), 64u);
+  std::set<uint16_t> ports;
+  for (size_t i = 0; i < flows.size(); ++i) {
+    ASSERT_EQ(first[i].edge, Edge::kNext);
+    ASSERT_EQ(again[i].edge, Edge::kNext);
+    EXPECT_EQ(SourcePort(first[i].bytes), SourcePort(again[i].bytes)) << "one port per connection";
+    EXPECT_GE(SourcePort(first[i].bytes), 49152);
+    ports.insert(SourcePort(first[i].bytes));
+  }
+  EXPECT_GE(ports.size(), 56u) << "64 connections should spread over (nearly) 64 ports";
+  world_.snap->conntrack = nullptr;
 }
 
 TEST_F(VxlanEncapTest, EthernetPaddingDoesNotTravel) {

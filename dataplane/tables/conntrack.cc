@@ -190,8 +190,11 @@ uint32_t Conntrack::NowMs() const noexcept {
 }
 
 bool Conntrack::KeyAt(uint64_t slot, const CtKey& key) const noexcept {
-  return std::memcmp(&records_[CtBuckets::RecordOf(slot)].key[CtBuckets::ReplyOf(slot)], &key,
-                     sizeof(CtKey)) == 0;
+  // Two word compares (the pad bytes are zero in both).
+  uint64_t a[2], b[2];
+  std::memcpy(a, &records_[CtBuckets::RecordOf(slot)].key[CtBuckets::ReplyOf(slot)], sizeof(a));
+  std::memcpy(b, &key, sizeof(b));
+  return ((a[0] ^ b[0]) | (a[1] ^ b[1])) == 0;
 }
 
 uint64_t Conntrack::FindSlot(const CtKey& key, uint32_t hash) const noexcept {
@@ -212,12 +215,12 @@ void Conntrack::FreeRecord(uint32_t record) noexcept {
 // prefetched, then each bucket's first signature match names a record to prefetch, then keys are
 // compared. A signature that matches a different key, or a key that overflowed to its second
 // bucket, takes the full search.
-void Conntrack::LookupBulk(const CtKey* const* keys, uint16_t n, uint64_t* hit_mask,
+void Conntrack::LookupBulk(const CtKey* keys, uint16_t n, uint64_t* hit_mask,
                            CtEntry** entry, bool* reply) const noexcept {
   CtPlace place[kLookupBulkMax];
   uint64_t slot[kLookupBulkMax];
   for (uint16_t i = 0; i < n; ++i) {
-    place[i] = buckets_.Place(CtKeyHash(*keys[i]));
+    place[i] = buckets_.Place(CtKeyHash(keys[i]));
     buckets_.Prefetch(place[i].first);
   }
   for (uint16_t i = 0; i < n; ++i) {
@@ -227,8 +230,8 @@ void Conntrack::LookupBulk(const CtKey* const* keys, uint16_t n, uint64_t* hit_m
   uint64_t hits = 0;
   for (uint16_t i = 0; i < n; ++i) {
     uint64_t v = slot[i];
-    if (v == 0 || !KeyAt(v, *keys[i])) [[unlikely]] {
-      const auto same = [&](uint64_t c) { return KeyAt(c, *keys[i]); };
+    if (v == 0 || !KeyAt(v, keys[i])) [[unlikely]] {
+      const auto same = [&](uint64_t c) { return KeyAt(c, keys[i]); };
       v = v == 0 ? buckets_.FindBeyondFirst(place[i], same) : buckets_.Find(place[i], same);
       if (v == 0) continue;
     }

@@ -245,7 +245,7 @@ class Conntrack {
   static uint32_t Tick(uint32_t ms) noexcept { return (ms / kCtTickMs) & kCtTickMask; }
 
   // Worker. n <= 64 keys. hit bit i set: entry[i] is the connection, reply[i] says which key.
-  void LookupBulk(const CtKey* const* keys, uint16_t n, uint64_t* hit_mask, CtEntry** entry,
+  void LookupBulk(const CtKey* keys, uint16_t n, uint64_t* hit_mask, CtEntry** entry,
                   bool* reply) const noexcept;
   // Worker: a new connection. The entry starts in `state` at `now_ms` with `policy_gen`. On
   // kExists, *entry is the connection already holding `orig` (an earlier packet of the burst).

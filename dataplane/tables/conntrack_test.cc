@@ -33,11 +33,10 @@ struct Found {
 };
 
 std::optional<Found> Find(const Conntrack& ct, const CtKey& k) {
-  const CtKey* keys[1] = {&k};
   uint64_t hits = 0;
   CtEntry* e[1];
   bool reply[1];
-  ct.LookupBulk(keys, 1, &hits, e, reply);
+  ct.LookupBulk(&k, 1, &hits, e, reply);
   if (hits == 0) return std::nullopt;
   return Found{e[0], reply[0]};
 }
@@ -282,18 +281,16 @@ TEST(ConntrackAgeing, RemovesExpiredConnectionsWhileAWorkerKeepsReading) {
     rcu.Online(0);
     while (!stop.load()) {
       CtKey keys[8];
-      const CtKey* ptrs[8];
       for (uint16_t i = 0; i < 8; ++i) {
         keys[i] = i == 0
                       ? live
                       : Key("10.0.1.1", static_cast<uint16_t>(1 + (bursts.load() * 7 + i) % 1000),
                             "10.0.0.2", 53, IPPROTO_UDP);
-        ptrs[i] = &keys[i];
       }
       uint64_t hits = 0;
       CtEntry* found[8];
       bool reply[8];
-      ct.LookupBulk(ptrs, 8, &hits, found, reply);
+      ct.LookupBulk(keys, 8, &hits, found, reply);
       for (uint16_t i = 0; i < 8; ++i) {
         if (((hits >> i) & 1) == 0) continue;
         // A found entry is still this connection's (not reused) until the quiescent report.
