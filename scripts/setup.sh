@@ -26,6 +26,7 @@ PACKAGES=(
   python3 python3-scapy procps kmod
   libcurl4-openssl-dev nlohmann-json3-dev libyaml-cpp-dev containernetworking-plugins
   python3-yaml openssl
+  openvswitch-switch-dpdk  # the OVS-DPDK peer of perf/bench --peer ovs and its ovs_peer_check test
 )
 
 step() { printf '\n==> %s\n' "$*"; }
