@@ -24,14 +24,20 @@ void CtLookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
     PassAll(out, b.n);
     return;
   }
+  // eth_parse left every packet's ct_state kNone, ct nullptr and ct_policy_gen 0.
   for (uint16_t i = 0; i < b.n; ++i) {
     out.edge[i] = Edge::kNext;
     PacketMeta& m = Meta(b.pkts[i]);
-    m.ct_state = CtState::kNone;
-    m.ct = nullptr;
-    m.ct_policy_gen = 0;
+    // The usual packet: TCP, UDP or SCTP with its ports.
+    if (!m.punt && m.cls == PacketClass::kIp4 && m.l4 == L4Status::kPorts &&
+        m.l4_proto != IPPROTO_ICMP) [[likely]] {
+      keys[n] = PacketKey(m);
+      kind[i] = Kind::kPacket;
+      at[n++] = i;
+      continue;
+    }
     kind[i] = Kind::kSkip;
-    if (ct == nullptr || m.punt || m.cls != PacketClass::kIp4) continue;
+    if (m.punt || m.cls != PacketClass::kIp4) continue;
     const bool tracked = m.l4_proto == IPPROTO_TCP || m.l4_proto == IPPROTO_UDP ||
                          m.l4_proto == IPPROTO_SCTP || m.l4_proto == IPPROTO_ICMP;
     if (!tracked || m.l4 == L4Status::kFragment) continue;
