@@ -131,6 +131,20 @@ class ApiTest : public ::testing::Test {
   v1::State before_;
 };
 
+// Service and affinity tables attached to the applier for one test (detached at its end).
+struct ServiceTables {
+  explicit ServiceTables(Applier& a) : applier(a) {
+    ok = table.Init(256, nullptr, &error) && affinity.Init(64, &error);
+    if (ok) applier.SetServiceTables(&table, &affinity);
+  }
+  ~ServiceTables() { applier.SetServiceTables(nullptr, nullptr); }
+  Applier& applier;
+  dp::ServiceTable table;
+  dp::AffinityTable affinity;
+  std::string error;
+  bool ok = false;
+};
+
 TEST_F(ApiTest, WriteRepliesCarryTheGenerationTheWorkersRun) {
   v1::UpsertPodsRequest req;
   AddPod(req, "default", "b", "10.244.1.3");
@@ -519,12 +533,8 @@ TEST_F(ApiTest, SyncStateCarriesServicesAndChecksThemWhole) {
 }
 
 TEST_F(ApiTest, ExplainServiceBackendSaysWhichBackendAndWhy) {
-  dp::ServiceTable table;
-  dp::AffinityTable affinity;
-  std::string error;
-  ASSERT_TRUE(table.Init(256, nullptr, &error)) << error;
-  ASSERT_TRUE(affinity.Init(64, &error)) << error;
-  applier_->SetServiceTables(&table, &affinity);
+  ServiceTables tables(*applier_);
+  ASSERT_TRUE(tables.ok) << tables.error;
   v1::WriteReply reply;
   v1::UpsertServicesRequest svc;
   AddService(svc, "web", "10.96.0.10", 80, v1::NODE_PORT, 30080);
@@ -564,18 +574,13 @@ TEST_F(ApiTest, ExplainServiceBackendSaysWhichBackendAndWhy) {
   req.set_destination_port(81);
   EXPECT_EQ(Call(&v1::Nodeplane::Stub::ExplainServiceBackend, req, &x).error_code(),
             grpc::StatusCode::NOT_FOUND);
-  applier_->SetServiceTables(nullptr, nullptr);
 }
 
 // The node's zone and the endpoints' topology hints: stored, read back, and used — this node
 // sends only to the endpoints hinted for its zone, and to all once it has no zone.
 TEST_F(ApiTest, NodeZoneAndTopologyHintsAreReadBackAndChooseTheBackends) {
-  dp::ServiceTable table;
-  dp::AffinityTable affinity;
-  std::string error;
-  ASSERT_TRUE(table.Init(256, nullptr, &error)) << error;
-  ASSERT_TRUE(affinity.Init(64, &error)) << error;
-  applier_->SetServiceTables(&table, &affinity);
+  ServiceTables tables(*applier_);
+  ASSERT_TRUE(tables.ok) << tables.error;
   v1::WriteReply reply;
   v1::SetNodeRequest node;
   node.mutable_node()->set_name("node1");
@@ -622,7 +627,6 @@ TEST_F(ApiTest, NodeZoneAndTopologyHintsAreReadBackAndChooseTheBackends) {
   node.mutable_node()->set_zone("zone a");
   ExpectRejected(Call(&v1::Nodeplane::Stub::SetNode, node, &reply),
                  grpc::StatusCode::INVALID_ARGUMENT, "node.zone");
-  applier_->SetServiceTables(nullptr, nullptr);
 }
 
 // Endpoint weights (a nodeplane extension): read back as given; one above the maximum rejects the

@@ -69,6 +69,35 @@ inline SnapshotSpec OverlayTopologySpec(TopoPorts ids = {}) {
 
 // A Fib with B's and C's pod CIDRs, and the snapshot referring to it. The Fib is 64 MiB of EAL
 // memory: keep one alive at a time.
+// Node B's view of the same overlay: its VTEP is Overlay::NodeBIp(), its pod Overlay::PodOnB() on
+// port kNodeBPodPort, and this node (Topo::NodeIp(), 10.244.1.0/24) is its remote node in slot 1.
+inline constexpr uint16_t kNodeBPodPort = 2;
+inline Mac NodeBPodMac() { return M("02:00:0a:f4:02:07"); }
+inline SnapshotSpec NodeBSpec() {
+  SpecBuilder b;
+  b.Uplink(Topo::kUplink, Overlay::NodeBMac(), Overlay::NodeBIp())
+      .Host(Topo::kHost, Topo::GatewayMac(), M("02:00:00:00:00:21"), Overlay::NodeBIp())
+      .Pod(kNodeBPodPort, Overlay::PodOnB(), NodeBPodMac(), Topo::GatewayMac(), Topo::PodGateway())
+      .Route(Overlay::PodOnB(), kNodeBPodPort)
+      .Route(Overlay::NodeBIp(), Topo::kHost);
+  SnapshotSpec spec = b.spec();
+  spec.overlay.enabled = true;
+  spec.overlay.vtep_ip = Overlay::NodeBIp();
+  spec.overlay.vni = Overlay::kVni;
+  spec.overlay.udp_port = Overlay::kPort;
+  spec.overlay.vtep_mac = Overlay::NodeBVtepMac();
+  spec.overlay.uplink_mtu = Overlay::kUplinkMtu;
+  RemoteNodeSpec a;
+  a.slot = 1;
+  a.underlay_ip = Topo::NodeIp();
+  a.vni = Overlay::kVni;
+  a.udp_port = Overlay::kPort;
+  a.vtep_mac = Overlay::VtepMac();
+  a.next_hop_mac = Topo::UplinkMac();
+  spec.remote_nodes = {a};
+  return spec;
+}
+
 struct OverlayWorld {
   explicit OverlayWorld(const SnapshotSpec& spec = OverlayTopologySpec()) {
     Eal();

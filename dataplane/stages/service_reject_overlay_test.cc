@@ -237,32 +237,12 @@ TEST(ServiceRejectOverlay, OtherClientsGetTheResetBackOutOfTheirPortToTheMacThey
 
 // Node B's side: its pod 10.244.2.7 on port 2, our address routed to us (slot 1) so that B both
 // sends its pod's packet to our NodePort over VXLAN and accepts our address as the inner source.
-constexpr uint16_t kPodOnBPort = 2;
-Mac PodOnBMac() { return testing::M("02:00:0a:f4:02:07"); }
+constexpr uint16_t kPodOnBPort = testing::kNodeBPodPort;
+Mac PodOnBMac() { return testing::NodeBPodMac(); }
 
 struct NodeB {
   NodeB() {
-    testing::SpecBuilder b;
-    b.Uplink(Topo::kUplink, Overlay::NodeBMac(), Overlay::NodeBIp())
-        .Host(Topo::kHost, Topo::GatewayMac(), testing::M("02:00:00:00:00:21"), Overlay::NodeBIp())
-        .Pod(kPodOnBPort, Overlay::PodOnB(), PodOnBMac(), Topo::GatewayMac(), Topo::PodGateway())
-        .Route(Overlay::PodOnB(), kPodOnBPort)
-        .Route(Overlay::NodeBIp(), Topo::kHost);
-    SnapshotSpec spec = b.spec();
-    spec.overlay.enabled = true;
-    spec.overlay.vtep_ip = Overlay::NodeBIp();
-    spec.overlay.vni = Overlay::kVni;
-    spec.overlay.udp_port = Overlay::kPort;
-    spec.overlay.vtep_mac = Overlay::NodeBVtepMac();
-    spec.overlay.uplink_mtu = Overlay::kUplinkMtu;
-    RemoteNodeSpec us;
-    us.slot = 1;
-    us.underlay_ip = Topo::NodeIp();
-    us.vni = Overlay::kVni;
-    us.udp_port = Overlay::kPort;
-    us.vtep_mac = Overlay::VtepMac();
-    us.next_hop_mac = Topo::UplinkMac();
-    spec.remote_nodes = {us};
+    const SnapshotSpec spec = testing::NodeBSpec();
     std::string error;
     if (!fib.Init(Fib::Limits{.max_routes = 64, .tbl8_groups = 8}, nullptr, &error) ||
         !fib.Add(*Ip4Prefix::Parse("10.244.1.0/24"), 1, &error) ||

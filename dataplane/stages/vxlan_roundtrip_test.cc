@@ -19,35 +19,9 @@ using testing::OverlayWorld;
 using testing::Pkt;
 using testing::Topo;
 
-constexpr uint16_t kPodOnBPort = 2;
-Mac PodOnBMac() { return testing::M("02:00:0a:f4:02:07"); }
-
-// Node B's view: its VTEP is 192.168.1.20, its pod 10.244.2.7 on port 2, and node A (us in the
-// other world, 192.168.1.10, 10.244.1.0/24) is its remote node in slot 1.
-SnapshotSpec NodeBSpec() {
-  testing::SpecBuilder b;
-  b.Uplink(Topo::kUplink, Overlay::NodeBMac(), Overlay::NodeBIp())
-      .Host(Topo::kHost, Topo::GatewayMac(), testing::M("02:00:00:00:00:21"), Overlay::NodeBIp())
-      .Pod(kPodOnBPort, Overlay::PodOnB(), PodOnBMac(), Topo::GatewayMac(), Topo::PodGateway())
-      .Route(Overlay::PodOnB(), kPodOnBPort)
-      .Route(Overlay::NodeBIp(), Topo::kHost);
-  SnapshotSpec spec = b.spec();
-  spec.overlay.enabled = true;
-  spec.overlay.vtep_ip = Overlay::NodeBIp();
-  spec.overlay.vni = Overlay::kVni;
-  spec.overlay.udp_port = Overlay::kPort;
-  spec.overlay.vtep_mac = Overlay::NodeBVtepMac();
-  spec.overlay.uplink_mtu = Overlay::kUplinkMtu;
-  RemoteNodeSpec a;
-  a.slot = 1;
-  a.underlay_ip = Topo::NodeIp();
-  a.vni = Overlay::kVni;
-  a.udp_port = Overlay::kPort;
-  a.vtep_mac = Overlay::VtepMac();
-  a.next_hop_mac = Topo::UplinkMac();
-  spec.remote_nodes = {a};
-  return spec;
-}
+constexpr uint16_t kPodOnBPort = testing::kNodeBPodPort;
+Mac PodOnBMac() { return testing::NodeBPodMac(); }
+using testing::NodeBSpec;
 
 struct NodeB {
   NodeB() {
