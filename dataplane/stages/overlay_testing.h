@@ -42,6 +42,18 @@ struct Overlay {
   static Ip4 PodOnC() { return A("10.244.3.9"); }
 };
 
+// A remote node on the test overlay's VNI and port.
+inline RemoteNodeSpec OverlayRemoteNode(uint32_t slot, Ip4 underlay, Mac vtep_mac, Mac next_hop) {
+  RemoteNodeSpec r;
+  r.slot = slot;
+  r.underlay_ip = underlay;
+  r.vni = Overlay::kVni;
+  r.udp_port = Overlay::kPort;
+  r.vtep_mac = vtep_mac;
+  r.next_hop_mac = next_hop;
+  return r;
+}
+
 // The spec: StandardTopology + overlay + remote nodes B and C (on the given port ids).
 inline SnapshotSpec OverlayTopologySpec(TopoPorts ids = {}) {
   SnapshotSpec spec = StandardTopology(ids).spec();
@@ -51,13 +63,8 @@ inline SnapshotSpec OverlayTopologySpec(TopoPorts ids = {}) {
   spec.overlay.udp_port = Overlay::kPort;
   spec.overlay.vtep_mac = Overlay::VtepMac();
   spec.overlay.uplink_mtu = Overlay::kUplinkMtu;
-  RemoteNodeSpec b;
-  b.slot = Overlay::kSlotB;
-  b.underlay_ip = Overlay::NodeBIp();
-  b.vni = Overlay::kVni;
-  b.udp_port = Overlay::kPort;
-  b.vtep_mac = Overlay::NodeBVtepMac();
-  b.next_hop_mac = Overlay::NodeBMac();
+  RemoteNodeSpec b = OverlayRemoteNode(Overlay::kSlotB, Overlay::NodeBIp(), Overlay::NodeBVtepMac(),
+                                       Overlay::NodeBMac());
   RemoteNodeSpec c = b;
   c.slot = Overlay::kSlotC;
   c.underlay_ip = Overlay::NodeCIp();
@@ -87,14 +94,7 @@ inline SnapshotSpec NodeBSpec() {
   spec.overlay.udp_port = Overlay::kPort;
   spec.overlay.vtep_mac = Overlay::NodeBVtepMac();
   spec.overlay.uplink_mtu = Overlay::kUplinkMtu;
-  RemoteNodeSpec a;
-  a.slot = 1;
-  a.underlay_ip = Topo::NodeIp();
-  a.vni = Overlay::kVni;
-  a.udp_port = Overlay::kPort;
-  a.vtep_mac = Overlay::VtepMac();
-  a.next_hop_mac = Topo::UplinkMac();
-  spec.remote_nodes = {a};
+  spec.remote_nodes = {OverlayRemoteNode(1, Topo::NodeIp(), Overlay::VtepMac(), Topo::UplinkMac())};
   return spec;
 }
 
