@@ -42,6 +42,16 @@ struct Overlay {
   static Ip4 PodOnC() { return A("10.244.3.9"); }
 };
 
+// This node's VTEP on the test overlay's VNI, port and MTU.
+inline void EnableOverlay(SnapshotSpec& spec, Ip4 vtep_ip, Mac vtep_mac) {
+  spec.overlay.enabled = true;
+  spec.overlay.vtep_ip = vtep_ip;
+  spec.overlay.vni = Overlay::kVni;
+  spec.overlay.udp_port = Overlay::kPort;
+  spec.overlay.vtep_mac = vtep_mac;
+  spec.overlay.uplink_mtu = Overlay::kUplinkMtu;
+}
+
 // A remote node on the test overlay's VNI and port.
 inline RemoteNodeSpec OverlayRemoteNode(uint32_t slot, Ip4 underlay, Mac vtep_mac, Mac next_hop) {
   RemoteNodeSpec r;
@@ -57,12 +67,7 @@ inline RemoteNodeSpec OverlayRemoteNode(uint32_t slot, Ip4 underlay, Mac vtep_ma
 // The spec: StandardTopology + overlay + remote nodes B and C (on the given port ids).
 inline SnapshotSpec OverlayTopologySpec(TopoPorts ids = {}) {
   SnapshotSpec spec = StandardTopology(ids).spec();
-  spec.overlay.enabled = true;
-  spec.overlay.vtep_ip = Topo::NodeIp();
-  spec.overlay.vni = Overlay::kVni;
-  spec.overlay.udp_port = Overlay::kPort;
-  spec.overlay.vtep_mac = Overlay::VtepMac();
-  spec.overlay.uplink_mtu = Overlay::kUplinkMtu;
+  EnableOverlay(spec, Topo::NodeIp(), Overlay::VtepMac());
   RemoteNodeSpec b = OverlayRemoteNode(Overlay::kSlotB, Overlay::NodeBIp(), Overlay::NodeBVtepMac(),
                                        Overlay::NodeBMac());
   RemoteNodeSpec c = b;
@@ -88,12 +93,7 @@ inline SnapshotSpec NodeBSpec() {
       .Route(Overlay::PodOnB(), kNodeBPodPort)
       .Route(Overlay::NodeBIp(), Topo::kHost);
   SnapshotSpec spec = b.spec();
-  spec.overlay.enabled = true;
-  spec.overlay.vtep_ip = Overlay::NodeBIp();
-  spec.overlay.vni = Overlay::kVni;
-  spec.overlay.udp_port = Overlay::kPort;
-  spec.overlay.vtep_mac = Overlay::NodeBVtepMac();
-  spec.overlay.uplink_mtu = Overlay::kUplinkMtu;
+  EnableOverlay(spec, Overlay::NodeBIp(), Overlay::NodeBVtepMac());
   spec.remote_nodes = {OverlayRemoteNode(1, Topo::NodeIp(), Overlay::VtepMac(), Topo::UplinkMac())};
   return spec;
 }
