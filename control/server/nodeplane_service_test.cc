@@ -8,14 +8,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "control/daemon/applier.h"
 #include "control/model/from_proto.h"
@@ -31,9 +31,11 @@ namespace {
 class ApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dp::EalConfig cfg{.program = "nodeplane_service_test", .lcores = "0",
+    dp::EalConfig cfg{.program = "nodeplane_service_test",
+                      .lcores = "0",
                       .file_prefix = "np-api-test-" + std::to_string(getpid()),
-                      .memory_mb = 128, .force_no_huge = true};
+                      .memory_mb = 128,
+                      .force_no_huge = true};
     dp::EalInfo info;
     std::string error;
     ASSERT_TRUE(dp::StartEal(cfg, &info, &error)) << error;
@@ -84,7 +86,8 @@ class ApiTest : public ::testing::Test {
   }
 
   template <typename Req, typename Rep>
-  grpc::Status Call(grpc::Status (v1::Nodeplane::Stub::*rpc)(grpc::ClientContext*, const Req&, Rep*),
+  grpc::Status Call(grpc::Status (v1::Nodeplane::Stub::*rpc)(grpc::ClientContext*, const Req&,
+                                                             Rep*),
                     const Req& req, Rep* rep) {
     grpc::ClientContext ctx;
     return (stub_.get()->*rpc)(&ctx, req, rep);
@@ -315,15 +318,17 @@ TEST_F(ApiTest, TruncatedRequestBytesAreRefusedAndChangeNothing) {
   std::unique_lock lock(mu);
   cv.wait(lock, [&] { return done; });
   EXPECT_FALSE(st.ok());
-  EXPECT_NE(st.error_code(), grpc::StatusCode::UNIMPLEMENTED) << "the method exists; the bytes are bad";
+  EXPECT_NE(st.error_code(), grpc::StatusCode::UNIMPLEMENTED)
+      << "the method exists; the bytes are bad";
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(before_, State()));
 }
 
 // Services and EndpointSlices.
 
 v1::Service* AddService(v1::UpsertServicesRequest& req, const std::string& name,
-                        const std::string& vip, uint32_t port, v1::ServiceType type = v1::CLUSTER_IP,
-                        uint32_t node_port = 0, v1::Protocol proto = v1::TCP) {
+                        const std::string& vip, uint32_t port,
+                        v1::ServiceType type = v1::CLUSTER_IP, uint32_t node_port = 0,
+                        v1::Protocol proto = v1::TCP) {
   v1::Service* s = req.add_services();
   s->mutable_key()->set_namespace_("default");
   s->mutable_key()->set_name(name);
@@ -410,7 +415,10 @@ TEST_F(ApiTest, InvalidServiceFieldsAreNamed) {
        "services[1].ports[0].protocol"},
       {[](v1::Service* s) { s->mutable_ports(0)->set_target_port_name("Not A Name"); },
        "services[1].ports[0].target_port_name"},
-      {[](v1::Service* s) { s->set_type(v1::NODE_PORT); s->mutable_ports(0)->set_node_port(29999); },
+      {[](v1::Service* s) {
+         s->set_type(v1::NODE_PORT);
+         s->mutable_ports(0)->set_node_port(29999);
+       },
        "services[1].ports[0].node_port: 29999 outside the NodePort range 30000-32767"},
       {[](v1::Service* s) { s->set_type(v1::NODE_PORT); }, "services[1].ports[0].node_port"},
       {[](v1::Service* s) { s->mutable_ports(0)->set_node_port(30001); },
@@ -421,7 +429,10 @@ TEST_F(ApiTest, InvalidServiceFieldsAreNamed) {
        "services[1].load_balancer_source_ranges[0]"},
       {[](v1::Service* s) { s->mutable_client_ip_affinity()->set_timeout_seconds(86401); },
        "services[1].client_ip_affinity.timeout_seconds"},
-      {[](v1::Service* s) { s->mutable_ports(0)->set_name("http"); *s->add_ports() = s->ports(0); },
+      {[](v1::Service* s) {
+         s->mutable_ports(0)->set_name("http");
+         *s->add_ports() = s->ports(0);
+       },
        "services[1].ports[1].name"},
       {[](v1::Service* s) { *s->add_ports() = s->ports(0); }, "services[1].ports[0].name"},
       {[](v1::Service* s) { s->mutable_key()->set_name("Web_1"); }, "services[1].key.name"},
@@ -481,7 +492,8 @@ TEST_F(ApiTest, InvalidEndpointSlicesAreNamed) {
     v1::UpsertEndpointSlicesRequest req;
     AddSlice(req, "s1", "web", {"10.244.1.2", "10.244.1.999"});
     ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertEndpointSlices, req, &reply),
-                   grpc::StatusCode::INVALID_ARGUMENT, "endpoint_slices[0].endpoints[1].addresses[0]");
+                   grpc::StatusCode::INVALID_ARGUMENT,
+                   "endpoint_slices[0].endpoints[1].addresses[0]");
   }
   {
     v1::UpsertEndpointSlicesRequest req;
@@ -639,11 +651,13 @@ TEST_F(ApiTest, EndpointWeightsAreReadBackAndAWeightAboveTheMaximumRejectsTheReq
   before_ = State();
   v1::UpsertEndpointSlicesRequest eps;
   AddSlice(eps, "web-1", "web", {"10.244.1.3"})->mutable_endpoints(0)->set_weight(3);
-  v1::EndpointSlice* bad = AddSlice(eps, "web-2", "web", {"10.244.1.4", "10.244.1.5", "10.244.1.6"});
+  v1::EndpointSlice* bad =
+      AddSlice(eps, "web-2", "web", {"10.244.1.4", "10.244.1.5", "10.244.1.6"});
   bad->mutable_endpoints(2)->set_weight(170);
   const grpc::Status st = Call(&v1::Nodeplane::Stub::UpsertEndpointSlices, eps, &reply);
   ExpectRejected(st, grpc::StatusCode::INVALID_ARGUMENT, "endpoint_slices[1].endpoints[2].weight");
-  EXPECT_EQ(st.error_message(), "endpoint_slices[1].endpoints[2].weight: 170 above the maximum 100");
+  EXPECT_EQ(st.error_message(),
+            "endpoint_slices[1].endpoints[2].weight: 170 above the maximum 100");
 
   bad->mutable_endpoints(2)->set_weight(100);
   ASSERT_TRUE(Call(&v1::Nodeplane::Stub::UpsertEndpointSlices, eps, &reply).ok());
@@ -707,7 +721,8 @@ TEST_F(ApiTest, AnInvalidPolicyRejectsTheWholeRequest) {
   port->set_port_number(80);
   port->set_end_port(79);
   ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertNetworkPolicies, pol, &reply),
-                 grpc::StatusCode::INVALID_ARGUMENT, "network_policies[1].ingress[0].ports[0].end_port");
+                 grpc::StatusCode::INVALID_ARGUMENT,
+                 "network_policies[1].ingress[0].ports[0].end_port");
   pol.mutable_network_policies(1)->CopyFrom(pol.network_policies(0));
   ExpectRejected(Call(&v1::Nodeplane::Stub::UpsertNetworkPolicies, pol, &reply),
                  grpc::StatusCode::INVALID_ARGUMENT, "network_policies[1].key: duplicate");
@@ -792,8 +807,9 @@ TEST(PolicyDenials, OldestFirstWithTheDecidingPodAndDirection) {
   // More than the ring holds: only the last kSize survive, oldest first.
   for (uint32_t i = 0; i < dp::PolicyDenyRing::kSize + 3; ++i) {
     const bool egress = i % 2 == 0;
-    ring.Record(dp::PolicyDeny{a.ips[0].be, b.ips[0].be, static_cast<uint16_t>(1000 + i), 6,
-                               egress ? dp::PolicyDirection::kEgress : dp::PolicyDirection::kIngress});
+    ring.Record(
+        dp::PolicyDeny{a.ips[0].be, b.ips[0].be, static_cast<uint16_t>(1000 + i), 6,
+                       egress ? dp::PolicyDirection::kEgress : dp::PolicyDirection::kIngress});
   }
   v1::Stats out;
   AddPolicyDenials(out, state, 2, ring);

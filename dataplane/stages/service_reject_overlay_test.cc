@@ -72,12 +72,13 @@ struct World {
 
 // What B sends us: its pod's packet to our NodePort, inside B's VXLAN.
 Pkt FromPodOnB() {
-  return Pkt().Eth(Overlay::NodeBVtepMac(), Overlay::VtepMac()).Ip4(Overlay::PodOnB(),
-                                                                    Topo::NodeIp());
+  return Pkt()
+      .Eth(Overlay::NodeBVtepMac(), Overlay::VtepMac())
+      .Ip4(Overlay::PodOnB(), Topo::NodeIp());
 }
 Bytes SynOverVxlan() {
-  return VxlanFrame(FromPodOnB().DontFragment().Tcp(kClientPort, kNodePort, testing::kTcpSyn,
-                                                    kClientSeq));
+  return VxlanFrame(
+      FromPodOnB().DontFragment().Tcp(kClientPort, kNodePort, testing::kTcpSyn, kClientSeq));
 }
 Bytes UdpInner() { return FromPodOnB().Udp(kClientPort, kNodePort).Payload("query"); }
 
@@ -85,7 +86,11 @@ Bytes UdpInner() { return FromPodOnB().Udp(kClientPort, kNodePort).Payload("quer
 // RST|ACK, window 0, DF set; TTL as given. Built here with its own checksums.
 Bytes ResetFrame(Mac src_mac, Mac dst_mac, Ip4 from, Ip4 to, uint16_t sport, uint16_t dport,
                  uint32_t seq, uint8_t ttl) {
-  Bytes f = Pkt().Eth(src_mac, dst_mac).Ip4(from, to).Ttl(ttl).DontFragment()
+  Bytes f = Pkt()
+                .Eth(src_mac, dst_mac)
+                .Ip4(from, to)
+                .Ttl(ttl)
+                .DontFragment()
                 .Tcp(sport, dport, kRst | testing::kTcpAck, 0, seq + 1);
   uint8_t* tcp = f.data() + 14 + 20;
   tcp[14] = tcp[15] = 0;  // window
@@ -116,8 +121,8 @@ Bytes ToB(const Bytes& inner, const Bytes& got) {
 TEST(ServiceRejectOverlay, SvcLbHandsOnTheReplyDescribedAsAReply) {
   World w;
   StageHarness<SvcLbStage> h(*w.overlay.snap);
-  const auto burst = h.RunBurst({{SynOverVxlan(), Topo::kUplink},
-                                 {VxlanFrame(UdpInner()), Topo::kUplink}});
+  const auto burst =
+      h.RunBurst({{SynOverVxlan(), Topo::kUplink}, {VxlanFrame(UdpInner()), Topo::kUplink}});
   for (const auto& out : burst) {
     ASSERT_EQ(out.edge, Edge::kNext) << DropReasonName(out.meta.drop) << " by " << out.decided_by;
     EXPECT_TRUE(out.meta.own_reply);
@@ -168,7 +173,8 @@ TEST(ServiceRejectOverlay, AUdpClientBehindVxlanGetsPortUnreachableQuotingItsPac
   // RFC 792/1812: type 3 code 3 from the address called, quoting the request's IPv4 header as
   // the pod sent it and the first 8 bytes after it (the UDP header, with its checksum).
   const Bytes quote(request.begin() + 14, request.begin() + 14 + 20 + 8);
-  const Bytes icmp = Pkt().Eth(Overlay::VtepMac(), Overlay::NodeBVtepMac())
+  const Bytes icmp = Pkt()
+                         .Eth(Overlay::VtepMac(), Overlay::NodeBVtepMac())
                          .Ip4(Topo::NodeIp(), Overlay::PodOnB())
                          .Tos(0xc0)
                          .Ttl(63)
@@ -220,16 +226,18 @@ TEST(ServiceRejectOverlay, OtherClientsGetTheResetBackOutOfTheirPortToTheMacThey
   StageHarness<VxlanEncapStage> h(*w.overlay.snap);
   for (const LocalClient& c : clients) {
     SCOPED_TRACE(c.name);
-    const auto out = h.Run(Pkt().Eth(c.mac, c.our_mac).Ip4(c.ip, Topo::NodeIp())
+    const auto out = h.Run(Pkt()
+                               .Eth(c.mac, c.our_mac)
+                               .Ip4(c.ip, Topo::NodeIp())
                                .DontFragment()
                                .Tcp(kClientPort, kNodePort, testing::kTcpSyn, kClientSeq),
                            c.port);
     ASSERT_EQ(out.edge, Edge::kTx) << DropReasonName(out.meta.drop) << " by " << out.decided_by;
     EXPECT_EQ(out.decided_by, "svc_lb");
     EXPECT_EQ(out.meta.out_port, c.port);
-    EXPECT_TRUE(SameFrame(ResetFrame(c.our_mac, c.mac, Topo::NodeIp(), c.ip, kNodePort,
-                                     kClientPort, kClientSeq, 64),
-                          out.bytes));
+    EXPECT_TRUE(SameFrame(
+        ResetFrame(c.our_mac, c.mac, Topo::NodeIp(), c.ip, kNodePort, kClientPort, kClientSeq, 64),
+        out.bytes));
   }
   EXPECT_EQ(h.drops(DropReason::kSvcNoEndpoints), clients.size());
   EXPECT_EQ(h.leaked_mbufs(), 0);
@@ -264,7 +272,8 @@ TEST(ServiceRejectOverlay, ThePodOnTheOtherNodeReceivesTheResetForItsConnection)
   NodeB b;
   StageHarness<VxlanEncapStage> node_b(*b.snap);
   StageHarness<VxlanEncapStage> node_a(*a.overlay.snap);
-  const auto syn = node_b.Run(Pkt().Eth(PodOnBMac(), Topo::GatewayMac())
+  const auto syn = node_b.Run(Pkt()
+                                  .Eth(PodOnBMac(), Topo::GatewayMac())
                                   .Ip4(Overlay::PodOnB(), Topo::NodeIp())
                                   .DontFragment()
                                   .Tcp(kClientPort, kNodePort, testing::kTcpSyn, kClientSeq),

@@ -76,7 +76,7 @@ inline Edge EncapOne(StageContext& ctx, rte_mbuf* pkt, LastNode& last) noexcept 
 
   const auto* inner_ip = rte_pktmbuf_mtod_offset(pkt, const rte_ipv4_hdr*, m.l3_offset);
   const uint32_t hash = (pkt->ol_flags & RTE_MBUF_F_RX_RSS_HASH) != 0 ? pkt->hash.rss
-                        : m.ct != nullptr ? ConnectionHash(m.ct)
+                        : m.ct != nullptr                             ? ConnectionHash(m.ct)
                                           : InnerFlowHash(pkt, inner_ip, m.l3_offset);
   const uint32_t inner_len = m.l3_offset + rte_be_to_cpu_16(inner_ip->total_length);
   if (rte_pktmbuf_pkt_len(pkt) > inner_len) {

@@ -7,8 +7,8 @@
 //   incremental header checksum (the template's checksum is for length 0, RFC 1624), UDP length,
 //   and the UDP source port = 49152 + the inner flow's hash mod 16384 (RFC 7348 §5: the RSS hash
 //   when the NIC gave one, else for a tracked packet its connection's record — one port for the
-//   connection's life, both directions —, else a hash of the inner addresses, protocol and ports), so the
-//   underlay spreads flows over its paths and the receiver's RSS over its queues. The inner
+//   connection's life, both directions —, else a hash of the inner addresses, protocol and ports),
+//   so the underlay spreads flows over its paths and the receiver's RSS over its queues. The inner
 //   packet and its checksums are left untouched; the outer UDP checksum is 0. No TX offload is
 //   used: the whole outer checksum update is two additions, cheaper than describing it to a NIC.
 //   Edges:   kNext (now an outer IPv4/UDP/VXLAN frame for the uplink), kDrop, kHold (the node's

@@ -215,8 +215,8 @@ void Conntrack::FreeRecord(uint32_t record) noexcept {
 // prefetched, then each bucket's first signature match names a record to prefetch, then keys are
 // compared. A signature that matches a different key, or a key that overflowed to its second
 // bucket, takes the full search.
-void Conntrack::LookupBulk(const CtKey* keys, uint16_t n, uint64_t* hit_mask,
-                           CtEntry** entry, bool* reply) const noexcept {
+void Conntrack::LookupBulk(const CtKey* keys, uint16_t n, uint64_t* hit_mask, CtEntry** entry,
+                           bool* reply) const noexcept {
   CtPlace place[kLookupBulkMax];
   uint64_t slot[kLookupBulkMax];
   for (uint16_t i = 0; i < n; ++i) {
@@ -307,7 +307,8 @@ Conntrack::Insert Conntrack::Create(const CtKey& orig, uint32_t orig_hash, uint3
       e->seen.store(CtEntry::Seen(CtProto::kDying, Tick(now_ms)), std::memory_order_relaxed);
       return Insert::kFull;
     }
-    if (adds != nullptr) adds->Record(reply, reply_hash, reinterpret_cast<uintptr_t>(e) | kReplyTag);
+    if (adds != nullptr)
+      adds->Record(reply, reply_hash, reinterpret_cast<uintptr_t>(e) | kReplyTag);
   }
   *entry = e;
   return Insert::kOk;
@@ -349,9 +350,9 @@ void Conntrack::Collect(uint32_t from, uint32_t count, Pred pred,
                         std::vector<uint32_t>& out) const {
   const uint32_t total = key_slots();
   for (uint32_t k = 0, at = from; k < count && k < total; ++k, at = at + 1 == total ? 0 : at + 1) {
-    const uint64_t v =
-        buckets_.bucket(at / CtBucket::kSlots).slot[at % CtBucket::kSlots].load(
-            std::memory_order_acquire);
+    const uint64_t v = buckets_.bucket(at / CtBucket::kSlots)
+                           .slot[at % CtBucket::kSlots]
+                           .load(std::memory_order_acquire);
     if (v == 0 || CtBuckets::ReplyOf(v)) continue;  // each connection once, by its original key
     const uint32_t r = CtBuckets::RecordOf(v);
     if (pred(records_[r].key[0], records_[r].entry)) out.push_back(r);
@@ -376,13 +377,14 @@ size_t Conntrack::Age(uint32_t now_ms, uint32_t budget) {
   const uint32_t total = key_slots();
   const uint32_t count = budget < total ? budget : total;
   std::vector<uint32_t> victims;
-  Collect(age_next_, count,
-          [&](const CtKey&, const CtEntry& e) {
-            const uint32_t idle_ms = ((now - e.last_tick()) & kCtTickMask) * kCtTickMs;
-            const CtProto s = e.state();
-            return s == CtProto::kDying || idle_ms > CtTimeoutMs(s);
-          },
-          victims);
+  Collect(
+      age_next_, count,
+      [&](const CtKey&, const CtEntry& e) {
+        const uint32_t idle_ms = ((now - e.last_tick()) & kCtTickMask) * kCtTickMs;
+        const CtProto s = e.state();
+        return s == CtProto::kDying || idle_ms > CtTimeoutMs(s);
+      },
+      victims);
   age_next_ = static_cast<uint32_t>((uint64_t{age_next_} + count) % total);
   std::vector<uint32_t> removed;
   for (const uint32_t r : victims) Unlink(r, removed);
@@ -413,8 +415,9 @@ size_t Conntrack::FlushUdpToBackend(uint32_t ip_be, uint16_t port_be) {
 std::vector<CtConnection> Conntrack::List(const CtFilter& filter, size_t max) const {
   std::lock_guard lock(ctl_mu_);
   std::vector<uint32_t> found;
-  Collect(0, key_slots(), [&](const CtKey& k, const CtEntry& e) { return filter.Matches(k, e); },
-          found);
+  Collect(
+      0, key_slots(), [&](const CtKey& k, const CtEntry& e) { return filter.Matches(k, e); },
+      found);
   std::vector<CtConnection> out;
   const uint32_t now = Tick(NowMs());
   for (const uint32_t r : found) {

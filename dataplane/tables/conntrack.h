@@ -8,12 +8,12 @@
 // Lifetime: one per process, created at start-up by nodeplaned; every Snapshot refers to it (not
 // owned), so connections survive every publication. Like dataplane/tables/fib.h.
 //
-// Structure (DESIGN §4 asked for rte_hash; see dataplane/README.md "Conntrack" for why this is
-// not it): every connection is one 64-byte record (CtRecord: its original and reply keys and its
-// CtEntry) in an array sized at start-up, found through CtBuckets (ct_buckets.h), a lock-free
-// two-choice bucketed index holding each connection twice, under its original tuple (as first
-// received) and under its reply tuple (what the other side sends back after NAT); a slot's tag
-// says which. Free records are indices in an rte_ring. Workers hash each key once, inline
+// Structure (DESIGN §4 asked for rte_hash; see dataplane/README.md "Connection tracking" for why
+// this is not it): every connection is one 64-byte record (CtRecord: its original and reply keys
+// and its CtEntry) in an array sized at start-up, found through CtBuckets (ct_buckets.h), a
+// lock-free two-choice bucketed index holding each connection twice, under its original tuple (as
+// first received) and under its reply tuple (what the other side sends back after NAT); a slot's
+// tag says which. Free records are indices in an rte_ring. Workers hash each key once, inline
 // (CtKeyHash). Lookups only load; adds claim a slot with one compare-and-swap: no worker ever
 // takes a lock or waits, on any path.
 //
@@ -177,7 +177,10 @@ class CtBurstAdds {
  public:
   static constexpr uint16_t kMax = 128;  // 2 keys x kBurstMax packets
 
-  void Clear() noexcept { __builtin_memset(slot_, 0, sizeof(slot_)); n_ = 0; }
+  void Clear() noexcept {
+    __builtin_memset(slot_, 0, sizeof(slot_));
+    n_ = 0;
+  }
   // The tagged entry stored under `k` during this burst, or 0.
   uintptr_t Find(const CtKey& k, uint32_t hash) const noexcept {
     for (uint32_t s = hash & kMask;; s = (s + 1) & kMask) {
@@ -263,9 +266,9 @@ class Conntrack {
                 uint32_t policy_gen, CtEntry** entry, CtBurstAdds& adds) noexcept;
 
   // Control threads (serialised among themselves; never blocking a worker). Visits up to `budget`
-  // key slots (key_slots() in all) from where the last call stopped (wrapping around), removes the connections idle
-  // longer than their state's timeout at `now_ms`, waits for one grace period if it removed any,
-  // frees them. Returns how many it removed.
+  // key slots (key_slots() in all) from where the last call stopped (wrapping around), removes the
+  // connections idle longer than their state's timeout at `now_ms`, waits for one grace period if
+  // it removed any, frees them. Returns how many it removed.
   size_t Age(uint32_t now_ms, uint32_t budget);
   // Control thread. Remove every connection the filter matches (all with the default filter).
   size_t Flush(const CtFilter& filter);
@@ -303,10 +306,10 @@ class Conntrack {
   template <typename Pred>
   size_t RemoveIf(Pred pred);
 
-  CtBuckets buckets_;             // dp: lookups, inserts; ctl: clears
+  CtBuckets buckets_;  // dp: lookups, inserts; ctl: clears
   CtBucket* bucket_mem_ = nullptr;
-  CtRecord* records_ = nullptr;   // dp: written by the creating worker before it is published
-  rte_ring* free_ = nullptr;      // dp: take (and give back unpublished); ctl: give after grace
+  CtRecord* records_ = nullptr;  // dp: written by the creating worker before it is published
+  rte_ring* free_ = nullptr;     // dp: take (and give back unpublished); ctl: give after grace
   rte_rcu_qsbr* qsbr_ = nullptr;
   uint32_t capacity_ = 0;
   uint64_t tsc0_ = 0;

@@ -8,8 +8,8 @@
 
 #include <atomic>
 #include <optional>
-#include <string>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -116,8 +116,8 @@ TEST_F(ConntrackTable, AddNewFindsTheBurstsEarlierAddsAndKeepsCollisions) {
   EXPECT_EQ(again, e);
   const CtKey back = Key("10.1.0.7", 8080, "10.0.0.5", 40000);
   CtEntry* from_backend = nullptr;
-  EXPECT_EQ(ct_.AddNew(back, CtKeyHash(back), 0, 0, 0, 0, CtProto::kTcpSynSent, 0, 2,
-                       &from_backend, adds),
+  EXPECT_EQ(ct_.AddNew(back, CtKeyHash(back), 0, 0, 0, 0, CtProto::kTcpSynSent, 0, 2, &from_backend,
+                       adds),
             Conntrack::Insert::kExists);
   EXPECT_EQ(from_backend, e);
   EXPECT_EQ(ct_.connections(), 1u);
@@ -356,8 +356,12 @@ TEST(ConntrackControlThreads, FlushAndAgeFromANonEalThread) {
 
 // A busy node's tuples: one client, many source ports, a few Services' backends.
 CtKey ClientKey(uint32_t i) {
-  return CtKey{htonl(0x0af40102 + i / 60000), htonl(0x0a60000a), htons(1024 + i % 60000), htons(80),
-               IPPROTO_TCP, {}};
+  return CtKey{htonl(0x0af40102 + i / 60000),
+               htonl(0x0a60000a),
+               htons(1024 + i % 60000),
+               htons(80),
+               IPPROTO_TCP,
+               {}};
 }
 
 // A key built just before it is hashed hashes by its own fields, and the keys spread over every
@@ -403,8 +407,12 @@ TEST(ConntrackCapacity, HoldsExactlyItsCapacityThenRefuses) {
               Conntrack::Insert::kFull);
     uint32_t found = 0;
     for (uint32_t i = 0; i < kCap; i += 7) {
-      const CtKey back{htonl(0x0a010000 + i % 13), htonl(0x0af40102 + i / 60000), htons(8080),
-                       htons(1024 + i % 60000), IPPROTO_TCP, {}};
+      const CtKey back{htonl(0x0a010000 + i % 13),
+                       htonl(0x0af40102 + i / 60000),
+                       htons(8080),
+                       htons(1024 + i % 60000),
+                       IPPROTO_TCP,
+                       {}};
       auto o = Find(ct, ClientKey(i));
       auto r = Find(ct, back);
       found += o && r && o->entry == r->entry && !o->reply && r->reply;
