@@ -1,4 +1,4 @@
-// CRC32-C of a small object, the same value as DPDK's rte_hash_crc(data, len, init), read
+// CRC32-C of bytes in memory, the same value as DPDK's rte_hash_crc(data, len, init), read
 // through memcpy: rte_hash_crc loads the object as uint64_t words through a cast pointer, which
 // breaks C++'s aliasing rules, and GCC at -O2 may then read the words before the caller's stores
 // to the object (a key built just before hashing hashed as whatever the stack held before).

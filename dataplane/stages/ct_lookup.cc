@@ -19,12 +19,12 @@ void CtLookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
   Kind kind[kBurstMax];
   uint16_t n = 0;
 
-  // Without a table nothing is tracked; eth_parse left ct_state kNone and ct nullptr.
+  // eth_parse left every packet's ct_state kNone, ct nullptr and ct_policy_gen 0: without a table
+  // nothing more is tracked, and the loop below only sets what it finds.
   if (ct == nullptr) {
     PassAll(out, b.n);
     return;
   }
-  // eth_parse left every packet's ct_state kNone, ct nullptr and ct_policy_gen 0.
   for (uint16_t i = 0; i < b.n; ++i) {
     out.edge[i] = Edge::kNext;
     PacketMeta& m = Meta(b.pkts[i]);

@@ -1,6 +1,5 @@
 #include "dataplane/stages/nat_rewrite.h"
 
-#include <rte_hash_crc.h>
 #include <rte_ip.h>
 #include <rte_sctp.h>
 #include <rte_tcp.h>
@@ -8,6 +7,7 @@
 
 #include <cstring>
 
+#include "dataplane/core/crc32c.h"
 #include "dataplane/core/csum_update.h"
 #include "dataplane/core/ct_packet.h"
 #include "dataplane/core/packet_meta.h"
@@ -70,7 +70,7 @@ void RewritePorts(uint8_t* l4, uint16_t sport, uint16_t dport, uint16_t* l4_csum
 // stored in the byte order Linux uses (least significant byte first).
 void RecomputeSctpCrc(uint8_t* sctp, uint32_t len) {
   std::memset(sctp + kSctpCsumOffset, 0, 4);
-  const uint32_t crc = ~rte_hash_crc(sctp, len, 0xffffffffu);
+  const uint32_t crc = ~Crc32c(sctp, len, 0xffffffffu);
   const uint8_t le[4] = {static_cast<uint8_t>(crc), static_cast<uint8_t>(crc >> 8),
                          static_cast<uint8_t>(crc >> 16), static_cast<uint8_t>(crc >> 24)};
   std::memcpy(sctp + kSctpCsumOffset, le, 4);
