@@ -63,12 +63,22 @@ absl::StatusOr<uint64_t> Applier::CommitLocked(DesiredState next) {
   WireSnapshotLocked(*snap);
   auto services = services_.MakePlan(next);
   if (!services.ok()) return services.status();
-  // Nothing below can fail: the new state is valid, its tables exist and its routes fit.
   const FibPlan plan = PlanFibUpdate(fib_routes_, wanted, slots_, *slots);
+  // Routes to the nodes this snapshot brings go in after it is published. Established connections
+  // remember their route per snapshot (dataplane/core/ct_route.h), so the same tables follow under
+  // a new epoch once those routes are in, and connections they re-route see them.
+  std::unique_ptr<dp::Snapshot> rerouted;
+  if (fib_ != nullptr && !plan.after_publish.empty()) {
+    rerouted = dp::BuildSnapshot(spec, fib_, &error);
+    if (rerouted == nullptr) return absl::ResourceExhaustedError("dataplane tables: " + error);
+    WireSnapshotLocked(*rerouted);
+  }
+  // Nothing below can fail: the new state is valid, its tables exist and its routes fit.
   ApplyFibSteps(plan.before_publish);
   if (plan.grace_before_publish) published_.rcu().Synchronize();
   published_.Publish(std::move(snap));
   ApplyFibSteps(plan.after_publish);
+  if (rerouted != nullptr) published_.Publish(std::move(rerouted));
   services_.Apply(std::move(*services));
   fib_routes_ = std::move(wanted);
   slots_ = std::move(*slots);

@@ -125,6 +125,29 @@ TEST_F(OverlayApiTest, RemoteNodesBecomeRoutesAndTableEntries) {
   EXPECT_EQ((c->outer[46] << 16) | (c->outer[47] << 8) | c->outer[48], 42) << "this node's VNI";
 }
 
+// Routes to new nodes go into the Fib after the snapshot holding those nodes is published; the
+// established connections' remembered routes (dataplane/core/ct_route.h) hold per snapshot, so
+// the same tables are published again once the routes are in, under a newer epoch.
+TEST_F(OverlayApiTest, RoutesAddedAfterPublishingAreFollowedByAnotherSnapshot) {
+  const uint32_t before = Snap().epoch;
+  ASSERT_TRUE(UpsertBAndC().ok());
+  EXPECT_EQ(Snap().epoch, before + 2) << "one snapshot for the nodes, one after their routes";
+  EXPECT_EQ(Snap().remotes.size(), 2u);
+  EXPECT_EQ(Route("10.244.2.9"), SlotOf("node-b"));
+  const uint32_t with_routes = Snap().epoch;
+  ASSERT_TRUE(Write(&NodeplaneService::SetNode, Parse<v1::SetNodeRequest>(R"pb(
+                node {
+                  name: "node-a"
+                  addresses: "192.168.1.10/24"
+                  pod_cidrs: "10.244.1.0/24"
+                  vxlan { vni: 42 }
+                  zone: "zone-a"
+                }
+              )pb"))
+                  .ok());
+  EXPECT_EQ(Snap().epoch, with_routes + 1) << "no route went in after publishing: one snapshot";
+}
+
 TEST_F(OverlayApiTest, ANeighbourResolvesItsNodeWithANewGeneration) {
   ASSERT_TRUE(UpsertBAndC().ok());
   EXPECT_EQ(applier_->UnresolvedNextHops(),

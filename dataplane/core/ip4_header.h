@@ -63,4 +63,14 @@ inline DropReason CheckIp4Header(const rte_mbuf* pkt, uint16_t l3_offset, uint32
   return DropReason::kUnspecified;
 }
 
+// A hop: TTL one less (the caller checked it is above 1), header checksum updated. RFC 1624 eqn. 3,
+// HC' = ~(~HC + ~m + m'): the TTL's 16-bit word m drops by 0x0100, so ~m + m' = ~0x0100 = 0xfeff.
+// (HC + 0x0100 would give 0xffff where a full computation gives 0.)
+inline void DecrementTtl(rte_ipv4_hdr* ip) noexcept {
+  --ip->time_to_live;
+  uint32_t sum = static_cast<uint16_t>(~ip->hdr_checksum) + uint32_t{RTE_BE16(0xfeff)};
+  sum = (sum & 0xffff) + (sum >> 16);
+  ip->hdr_checksum = static_cast<uint16_t>(~sum);
+}
+
 }  // namespace nodeplane::dp

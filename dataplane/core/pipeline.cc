@@ -6,6 +6,7 @@
 #include "dataplane/core/pending_resolution.h"
 #include "dataplane/stages/arp_respond.h"
 #include "dataplane/stages/ct_commit.h"
+#include "dataplane/stages/ct_fastpath.h"
 #include "dataplane/stages/ct_lookup.h"
 #include "dataplane/stages/eth_parse.h"
 #include "dataplane/stages/host_exception.h"
@@ -21,8 +22,8 @@
 namespace nodeplane::dp {
 namespace {
 
-// Runs stage S, keeps kNext packets in order, hands kTx packets to port_tx and kDrop packets to
-// the drop list (freed in bulk, counted by reason, at the end of the burst).
+// Runs stage S, keeps kNext packets in order, hands kTx packets to port_tx (together, in order)
+// and kDrop packets to the drop list (freed in bulk, counted by reason, at the end of the burst).
 static_assert(static_cast<uint8_t>(Edge::kNext) == 0, "AllNext ORs the edges together");
 
 // Whether every packet of the burst took kNext: eight edges per load, so a stage that lets the
@@ -46,6 +47,8 @@ inline void Step(StageContext& ctx, WorkerState& w, Burst& b) noexcept {
   S::Process(ctx, b, v);
   if (AllNext(v, b.n)) return;
   uint16_t kept = 0;
+  rte_mbuf* tx[kBurstMax];
+  uint16_t tx_n = 0;
   for (uint16_t i = 0; i < b.n; ++i) {
     rte_mbuf* m = b.pkts[i];
     switch (v.edge[i]) {
@@ -53,7 +56,7 @@ inline void Step(StageContext& ctx, WorkerState& w, Burst& b) noexcept {
         b.pkts[kept++] = m;
         break;
       case Edge::kTx:
-        PortTx::Enqueue(ctx, w, m);
+        tx[tx_n++] = m;
         break;
       case Edge::kDrop:
         ctx.counters.Drop(Meta(m).drop);
@@ -64,6 +67,8 @@ inline void Step(StageContext& ctx, WorkerState& w, Burst& b) noexcept {
     }
   }
   b.n = kept;
+  // Together: ct_fastpath finishes whole bursts, which then go out as one tx burst.
+  PortTx::EnqueueMany(ctx, w, tx, tx_n);
 }
 
 // Transmits what is left of the burst, flushes every tx buffer, frees the burst's drops.
@@ -107,6 +112,8 @@ void RunPipeline(const Snapshot& snap, WorkerState& w, Burst& b) noexcept {
   Step<VxlanDecapStage>(ctx, w, b);
   Step<ArpRespondStage>(ctx, w, b);
   Step<CtLookupStage>(ctx, w, b);
+  // Established connections whose route is remembered leave here (kTx); the rest go on.
+  Step<CtFastpathStage>(ctx, w, b);
   Step<SvcLbStage>(ctx, w, b);
   // NetworkPolicy: after DNAT (svc_lb's decision), before ct_commit stores the generation that
   // admitted the connection and before SNAT.

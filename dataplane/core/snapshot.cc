@@ -3,6 +3,7 @@
 #include <rte_byteorder.h>
 
 #include <algorithm>
+#include <atomic>
 #include <utility>
 #include <vector>
 
@@ -10,6 +11,14 @@
 
 namespace nodeplane::dp {
 namespace {
+
+// Snapshot::epoch: every snapshot built in this process gets the next one (0 is never given).
+uint32_t NextEpoch() {
+  static std::atomic<uint32_t> last{0};
+  uint32_t e = last.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (e == 0) e = last.fetch_add(1, std::memory_order_relaxed) + 1;
+  return e;
+}
 
 // Spread every rx queue of every port over the workers. A port with one queue per worker gives
 // worker w its queue w; ports with fewer queues are spread by port id so workers share the load.
@@ -69,6 +78,7 @@ std::unique_ptr<Snapshot> BuildSnapshot(const SnapshotSpec& spec, const Fib* fib
   }
   auto snap = std::make_unique<Snapshot>();
   snap->generation = spec.generation;
+  snap->epoch = NextEpoch();
   for (const PortSpec& p : spec.ports) {
     if (p.port_id >= RTE_MAX_ETHPORTS || p.kind == PortKind::kNone) {
       *error = "port id out of range or kind unset: " + std::to_string(p.port_id);

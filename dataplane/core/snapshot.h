@@ -62,6 +62,11 @@ struct OverlayEntry {
 // dataplane/tables/fib.h (long-lived, updated per route by control under its own rules).
 struct Snapshot {
   uint64_t generation = 0;
+  // Which snapshot this is among all built in the process (BuildSnapshot; never 0 there, 0 in one
+  // assembled by hand): routes remembered for established connections (core/ct_route.h) hold only
+  // under the snapshot they were decided in. A route change in the Fib is followed by a new
+  // snapshot (control/daemon/applier.cc), which is what makes established connections see it.
+  uint32_t epoch = 0;
   uint16_t uplink_port = 0xffff;
   uint16_t host_port = 0xffff;
   std::array<PortEntry, RTE_MAX_ETHPORTS> ports{};

@@ -5,7 +5,9 @@
 
 #include <cstring>
 
+#include "dataplane/core/ct_route.h"
 #include "dataplane/core/icmp_error.h"
+#include "dataplane/core/ip4_header.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/tables/uplink_peers.h"
@@ -47,8 +49,25 @@ inline Edge SendError(StageContext& ctx, rte_mbuf* pkt, PacketMeta& m, uint8_t t
     return Drop(m, DropReason::kEncapTooBig);
   }
   const uint32_t mtu = ctx.snap.overlay.uplink_mtu - kVxlanEncapLen;
-  return SendError(ctx, pkt, m, kIcmpDestUnreachable, kFragmentationNeeded,
-                   rte_cpu_to_be_32(mtu), DropReason::kEncapTooBig, Counter::kIcmpFragNeededSent);
+  return SendError(ctx, pkt, m, kIcmpDestUnreachable, kFragmentationNeeded, rte_cpu_to_be_32(mtu),
+                   DropReason::kEncapTooBig, Counter::kIcmpFragNeededSent);
+}
+
+// Where an established TCP/UDP connection's packets in this direction went, for ct_fastpath
+// (core/ct_route.h): only what it can repeat exactly (a local pod's port, or a remote node).
+inline void RememberRoute(const Snapshot& snap, const PacketMeta& m, bool to_remote) noexcept {
+  if (m.ct == nullptr || snap.epoch == 0 || snap.conntrack == nullptr || m.own_reply ||
+      (m.ct_state != CtState::kEstablished && m.ct_state != CtState::kReply) ||
+      m.l4 != L4Status::kPorts || (m.l4_proto != IPPROTO_TCP && m.l4_proto != IPPROTO_UDP)) {
+    return;
+  }
+  if (!to_remote && snap.port(m.out_port).kind != PortKind::kPod) return;
+  if (!CtRouteFits(m.in_port, m.out_port, m.remote)) return;
+  const uint64_t word =
+      CtRouteWord(snap.epoch, m.in_port, m.from_overlay, CtRoute{m.out_port, m.remote});
+  auto& at =
+      snap.conntrack->Route(static_cast<const CtEntry*>(m.ct), m.ct_state == CtState::kReply);
+  if (at.load(std::memory_order_relaxed) != word) at.store(word, std::memory_order_relaxed);
 }
 
 inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt, uint16_t& routed) noexcept {
@@ -63,18 +82,14 @@ inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt, uint16_t& routed) noexc
   const RemoteNodeEntry* remote = nullptr;
   if (m.remote != kNoRemote) {
     remote = ctx.snap.remotes.Find(m.remote);
-    if (remote == nullptr) [[unlikely]] return Drop(m, DropReason::kNoRoute);
+    if (remote == nullptr) [[unlikely]]
+      return Drop(m, DropReason::kNoRoute);
     if (rte_be_to_cpu_16(ip->total_length) + kVxlanEncapLen > ctx.snap.overlay.uplink_mtu)
         [[unlikely]] {
       return TooBig(ctx, pkt, m, ip);
     }
   }
-  --ip->time_to_live;
-  // RFC 1624 eqn. 3, HC' = ~(~HC + ~m + m'): the TTL's 16-bit word m drops by 0x0100, so
-  // ~m + m' = ~0x0100 = 0xfeff. (HC + 0x0100 would give 0xffff where a full computation gives 0.)
-  uint32_t sum = static_cast<uint16_t>(~ip->hdr_checksum) + uint32_t{RTE_BE16(0xfeff)};
-  sum = (sum & 0xffff) + (sum >> 16);
-  ip->hdr_checksum = static_cast<uint16_t>(~sum);
+  DecrementTtl(ip);
   if (remote != nullptr) {
     std::memcpy(eth->dst_addr.addr_bytes, remote->vtep_mac.data(), RTE_ETHER_ADDR_LEN);
     std::memcpy(eth->src_addr.addr_bytes, ctx.snap.overlay.vtep_mac.data(), RTE_ETHER_ADDR_LEN);
@@ -86,13 +101,13 @@ inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt, uint16_t& routed) noexc
       return Drop(m, DropReason::kNoRoute);  // its slot was just taken by another client
     }
     std::memcpy(eth->dst_addr.addr_bytes, peer.data(), RTE_ETHER_ADDR_LEN);
-    std::memcpy(eth->src_addr.addr_bytes, ctx.snap.port(m.out_port).mac.data(),
-                RTE_ETHER_ADDR_LEN);
+    std::memcpy(eth->src_addr.addr_bytes, ctx.snap.port(m.out_port).mac.data(), RTE_ETHER_ADDR_LEN);
   } else {
     const PortEntry& out = ctx.snap.port(m.out_port);
     std::memcpy(eth->dst_addr.addr_bytes, out.peer_mac.data(), RTE_ETHER_ADDR_LEN);
     std::memcpy(eth->src_addr.addr_bytes, out.mac.data(), RTE_ETHER_ADDR_LEN);
   }
+  RememberRoute(ctx.snap, m, remote != nullptr);
   ++routed;
   return Edge::kNext;
 }

@@ -42,20 +42,24 @@ void PortTx::Enqueue(StageContext& ctx, WorkerState& w, rte_mbuf* m) noexcept {
   TxBuffer& buf = w.tx[port];
   if (buf.n == 0) w.dirty[w.dirty_n++] = port;
   buf.pkts[buf.n++] = m;
-  if (buf.n == kBurstMax) [[unlikely]] FlushPort(ctx, w, port);  // stays on the dirty list, n=0
+  if (buf.n == kBurstMax) [[unlikely]]
+    FlushPort(ctx, w, port);  // stays on the dirty list, n=0
+}
+
+void PortTx::EnqueueMany(StageContext& ctx, WorkerState& w, rte_mbuf** pkts, uint16_t n) noexcept {
+  if (n == 0) return;
+  const uint16_t port = Meta(pkts[0]).out_port;
+  bool one_port = Available(ctx, port) && w.tx[port].n == 0;
+  for (uint16_t i = 1; one_port && i < n; ++i) one_port = Meta(pkts[i]).out_port == port;
+  if (!one_port) {
+    for (uint16_t i = 0; i < n; ++i) Enqueue(ctx, w, pkts[i]);
+    return;
+  }
+  Send(ctx, w, port, pkts, n);
 }
 
 void PortTx::EnqueueBurst(StageContext& ctx, WorkerState& w, Burst& b) noexcept {
-  if (b.n == 0) return;
-  const uint16_t port = Meta(b.pkts[0]).out_port;
-  bool one_port = Available(ctx, port) && w.tx[port].n == 0;
-  for (uint16_t i = 1; one_port && i < b.n; ++i) one_port = Meta(b.pkts[i]).out_port == port;
-  if (!one_port) {
-    for (uint16_t i = 0; i < b.n; ++i) Enqueue(ctx, w, b.pkts[i]);
-    b.n = 0;
-    return;
-  }
-  Send(ctx, w, port, b.pkts, b.n);
+  EnqueueMany(ctx, w, b.pkts, b.n);
   b.n = 0;
 }
 

@@ -17,6 +17,8 @@ struct PortTx {
   // The packets left at the end of the pipeline. A burst that goes whole to one port (a pod's
   // queue to one destination, the usual case) is sent as it is, without buffering.
   static void EnqueueBurst(StageContext& ctx, WorkerState& w, Burst& b) noexcept;
+  // The same for the packets a stage finished (Edge::kTx) in one burst, in their order.
+  static void EnqueueMany(StageContext& ctx, WorkerState& w, rte_mbuf** pkts, uint16_t n) noexcept;
   static void Flush(StageContext& ctx, WorkerState& w) noexcept;
 };
 

@@ -139,6 +139,7 @@ bool CtFilter::Matches(const CtKey& orig, const CtEntry& e) const noexcept {
 
 Conntrack::~Conntrack() {
   if (free_ != nullptr) rte_ring_free(free_);
+  rte_free(routes_);
   rte_free(records_);
   rte_free(bucket_mem_);
 }
@@ -157,16 +158,20 @@ bool Conntrack::Init(const Limits& limits, rte_rcu_qsbr* qsbr, std::string* erro
       "np_ct_buckets", sizeof(CtBucket) * (main_buckets + extension_buckets), 64, socket));
   records_ = static_cast<CtRecord*>(
       rte_zmalloc_socket("np_ct_records", sizeof(CtRecord) * limits.entries, 64, socket));
+  routes_ = static_cast<std::atomic<uint64_t>*>(rte_zmalloc_socket(
+      "np_ct_routes", sizeof(std::atomic<uint64_t>) * 2 * limits.entries, 64, socket));
   const std::string ring_name = std::string(name) + "_free";
   free_ = rte_ring_create_elem(ring_name.c_str(), sizeof(uint32_t), limits.entries, socket,
                                RING_F_EXACT_SZ);
-  if (bucket_mem_ == nullptr || records_ == nullptr || free_ == nullptr) {
+  if (bucket_mem_ == nullptr || records_ == nullptr || routes_ == nullptr || free_ == nullptr) {
     *error = std::string("conntrack: no memory for ") + std::to_string(limits.entries) +
              " connections (" + rte_strerror(rte_errno) + ")";
     if (free_ != nullptr) rte_ring_free(free_);
+    rte_free(routes_);
     rte_free(records_);
     rte_free(bucket_mem_);
     free_ = nullptr;
+    routes_ = nullptr;
     records_ = nullptr;
     bucket_mem_ = nullptr;
     return false;
@@ -201,12 +206,6 @@ uint64_t Conntrack::FindSlot(const CtKey& key, uint32_t hash) const noexcept {
   return buckets_.Find(buckets_.Place(hash), [&](uint64_t v) { return KeyAt(v, key); });
 }
 
-uint32_t Conntrack::RecordIndex(const CtEntry* e) const noexcept {
-  const auto* rec = reinterpret_cast<const CtRecord*>(reinterpret_cast<const char*>(e) -
-                                                      offsetof(CtRecord, entry));
-  return static_cast<uint32_t>(rec - records_);
-}
-
 void Conntrack::FreeRecord(uint32_t record) noexcept {
   rte_ring_mp_enqueue_elem(free_, &record, sizeof(record));
 }
@@ -225,7 +224,10 @@ void Conntrack::LookupBulk(const CtKey* keys, uint16_t n, uint64_t* hit_mask, Ct
   }
   for (uint16_t i = 0; i < n; ++i) {
     slot[i] = buckets_.Scan(place[i].first, place[i].sig, [](uint64_t) { return true; });
-    if (slot[i] != 0) rte_prefetch0(&records_[CtBuckets::RecordOf(slot[i])]);
+    if (slot[i] != 0) {
+      rte_prefetch0(&records_[CtBuckets::RecordOf(slot[i])]);
+      rte_prefetch0(&routes_[CtBuckets::RecordOf(slot[i]) * 2]);  // ct_fastpath reads it next
+    }
   }
   uint64_t hits = 0;
   for (uint16_t i = 0; i < n; ++i) {
@@ -284,6 +286,9 @@ Conntrack::Insert Conntrack::Create(const CtKey& orig, uint32_t orig_hash, uint3
   e->snat_port = snat_port;
   e->policy_gen.store(policy_gen, std::memory_order_relaxed);
   e->seen.store(CtEntry::Seen(state, Tick(now_ms)), std::memory_order_relaxed);
+  // Nothing is remembered about where the record's previous connection went.
+  routes_[2 * r].store(0, std::memory_order_relaxed);
+  routes_[2 * r + 1].store(0, std::memory_order_relaxed);
   rec.key[0] = orig;
   rec.key[1] = e->Reply(orig.proto);
   const CtKey& reply = rec.key[1];

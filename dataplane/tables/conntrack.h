@@ -28,8 +28,8 @@
 //
 // Memory: at most 160 bytes per connection all-in, measured from the EAL heap when the table is
 // created (bytes_per_connection()): the 64-byte record, the buckets (two keys per connection in
-// seven-slot lines at half load when full, plus the extension reserve: 41 bytes) and 4 bytes of
-// free ring: 110 bytes at the default capacity.
+// seven-slot lines at half load when full, plus the extension reserve: 41 bytes), the two 8-byte
+// route words (core/ct_route.h) and 4 bytes of free ring: 126 bytes at the default capacity.
 // kDefaultBytesPerConnection is the figure for the default capacity (perf/RESULTS.md).
 #pragma once
 #include <atomic>
@@ -213,7 +213,7 @@ class Conntrack {
  public:
   static constexpr uint32_t kDefaultEntries = 258048;  // see "Memory" above
   // bytes_per_connection() of a table of kDefaultEntries (documented in perf/RESULTS.md).
-  static constexpr uint32_t kDefaultBytesPerConnection = 110;
+  static constexpr uint32_t kDefaultBytesPerConnection = 126;
   static constexpr uint32_t kMaxBytesPerConnection = 160;
   static constexpr uint16_t kLookupBulkMax = 64;  // keys per LookupBulk (a hit mask's bits)
 
@@ -278,6 +278,12 @@ class Conntrack {
   // Control thread. Up to `max` connections the filter matches.
   std::vector<CtConnection> List(const CtFilter& filter, size_t max) const;
 
+  // Worker. The route word of one direction of connection `e` (core/ct_route.h): beside the
+  // records, cleared when a record is given to a new connection. dp: rw (relaxed), ctl: none.
+  std::atomic<uint64_t>& Route(const CtEntry* e, bool reply) const noexcept {
+    return routes_[RecordIndex(e) * 2 + (reply ? 1 : 0)];
+  }
+
   uint32_t capacity() const { return capacity_; }
   uint32_t key_slots() const { return buckets_.size() * CtBucket::kSlots; }
   uint32_t connections() const;  // entries in use (including those awaiting their grace period)
@@ -295,7 +301,11 @@ class Conntrack {
   // The slot value holding `key` with hash `hash`, or 0.
   uint64_t FindSlot(const CtKey& key, uint32_t hash) const noexcept;
   bool KeyAt(uint64_t slot, const CtKey& key) const noexcept;
-  uint32_t RecordIndex(const CtEntry* e) const noexcept;
+  uint32_t RecordIndex(const CtEntry* e) const noexcept {
+    const auto* rec = reinterpret_cast<const CtRecord*>(reinterpret_cast<const char*>(e) -
+                                                        offsetof(CtRecord, entry));
+    return static_cast<uint32_t>(rec - records_);
+  }
   void FreeRecord(uint32_t record) noexcept;
   // Control: clears both slots of record `r`; its record is freed by Reclaim.
   void Unlink(uint32_t r, std::vector<uint32_t>& out);
@@ -309,7 +319,8 @@ class Conntrack {
   CtBuckets buckets_;  // dp: lookups, inserts; ctl: clears
   CtBucket* bucket_mem_ = nullptr;
   CtRecord* records_ = nullptr;  // dp: written by the creating worker before it is published
-  rte_ring* free_ = nullptr;     // dp: take (and give back unpublished); ctl: give after grace
+  std::atomic<uint64_t>* routes_ = nullptr;  // 2 per record (Route); dp: rw
+  rte_ring* free_ = nullptr;  // dp: take (and give back unpublished); ctl: give after grace
   rte_rcu_qsbr* qsbr_ = nullptr;
   uint32_t capacity_ = 0;
   uint64_t tsc0_ = 0;

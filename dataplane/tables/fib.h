@@ -21,7 +21,9 @@
 // Ordering with snapshots (the caller's contract): a route to slot s is added only after a snapshot
 // holding remote node s has been published; every route to s is deleted, and a grace period has
 // passed, before a snapshot without s is published. So every slot a lookup returns is in the
-// snapshot the worker holds.
+// snapshot the worker holds. And every change is followed by a snapshot publication: established
+// connections remember their route per snapshot (dataplane/core/ct_route.h), so a route change
+// reaches them with the next snapshot.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -16,6 +16,7 @@
 #include "dataplane/core/worker_counters.h"
 #include "dataplane/stages/arp_respond.h"
 #include "dataplane/stages/ct_commit.h"
+#include "dataplane/stages/ct_fastpath.h"
 #include "dataplane/stages/ct_lookup.h"
 #include "dataplane/stages/eth_parse.h"
 #include "dataplane/stages/host_exception.h"
@@ -34,9 +35,9 @@ namespace nodeplane::dp::testing {
 // The order of dataplane/core/pipeline.cc's RunPipeline (pipeline_test.cc checks the two agree by
 // running the same frames through both).
 using PipelineStages =
-    std::tuple<EthParseStage, VxlanDecapStage, ArpRespondStage, CtLookupStage, SvcLbStage,
-               PolicyStage, CtCommitStage, NatRewriteStage, Ip4LookupStage, Ip4ForwardStage,
-               VxlanEncapStage, HostExceptionStage>;
+    std::tuple<EthParseStage, VxlanDecapStage, ArpRespondStage, CtLookupStage, CtFastpathStage,
+               SvcLbStage, PolicyStage, CtCommitStage, NatRewriteStage, Ip4LookupStage,
+               Ip4ForwardStage, VxlanEncapStage, HostExceptionStage>;
 
 struct Input {
   Bytes frame;

@@ -1,0 +1,186 @@
+// NAT applied to one packet: the tuple it must leave with and the rewrite of its headers, with
+// incremental checksum updates (RFC 1624). Shared by nat_rewrite (every tracked packet) and
+// ct_fastpath (established TCP/UDP packets whose route is cached), so that a packet is rewritten
+// the same whichever of them handles it. dataplane/stages/nat_rewrite.h has the rules.
+#pragma once
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "dataplane/core/crc32c.h"
+#include "dataplane/core/csum_update.h"
+#include "dataplane/core/packet_meta.h"
+#include "dataplane/tables/conntrack.h"
+
+namespace nodeplane::dp::nat {
+
+constexpr uint16_t kTcpCsumOffset = 16;
+constexpr uint16_t kUdpCsumOffset = 6;
+constexpr uint16_t kSctpCsumOffset = 8;
+
+// A tuple as it must leave.
+struct Tuple {
+  uint32_t src_ip, dst_ip;
+  uint16_t src_port, dst_port;
+};
+
+inline uint16_t Load16(const uint8_t* p) noexcept {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+inline void Store16(uint8_t* p, uint16_t v) noexcept { std::memcpy(p, &v, sizeof(v)); }
+
+inline uint32_t PacketEnd(const rte_mbuf* m, const PacketMeta& meta) noexcept {
+  const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, meta.l3_offset);
+  const uint32_t l3_end = meta.l3_offset + rte_be_to_cpu_16(ip->total_length);
+  return rte_pktmbuf_data_len(m) < l3_end ? rte_pktmbuf_data_len(m) : l3_end;
+}
+
+// Rewrites the addresses of the IPv4 header at `ip` and returns the pseudo-header's change folded
+// into `l4_csum` (when l4_csum != nullptr).
+inline void RewriteAddresses(rte_ipv4_hdr* ip, uint32_t src, uint32_t dst,
+                             uint16_t* l4_csum) noexcept {
+  if (ip->src_addr != src) {
+    ip->hdr_checksum = CsumUpdate32(ip->hdr_checksum, ip->src_addr, src);
+    if (l4_csum != nullptr) *l4_csum = CsumUpdate32(*l4_csum, ip->src_addr, src);
+    ip->src_addr = src;
+  }
+  if (ip->dst_addr != dst) {
+    ip->hdr_checksum = CsumUpdate32(ip->hdr_checksum, ip->dst_addr, dst);
+    if (l4_csum != nullptr) *l4_csum = CsumUpdate32(*l4_csum, ip->dst_addr, dst);
+    ip->dst_addr = dst;
+  }
+}
+
+// Rewrites a transport header's ports (TCP/UDP/SCTP: source then destination at its start).
+inline void RewritePorts(uint8_t* l4, uint16_t sport, uint16_t dport, uint16_t* l4_csum) noexcept {
+  const uint16_t old_s = Load16(l4);
+  const uint16_t old_d = Load16(l4 + 2);
+  if (l4_csum != nullptr) {
+    if (old_s != sport) *l4_csum = CsumUpdate16(*l4_csum, old_s, sport);
+    if (old_d != dport) *l4_csum = CsumUpdate16(*l4_csum, old_d, dport);
+  }
+  Store16(l4, sport);
+  Store16(l4 + 2, dport);
+}
+
+// SCTP's checksum: CRC32c over the packet with the checksum field zero (RFC 4960 appendix B),
+// stored in the byte order Linux uses (least significant byte first).
+inline void RecomputeSctpCrc(uint8_t* sctp, uint32_t len) noexcept {
+  std::memset(sctp + kSctpCsumOffset, 0, 4);
+  const uint32_t crc = ~Crc32c(sctp, len, 0xffffffffu);
+  const uint8_t le[4] = {static_cast<uint8_t>(crc), static_cast<uint8_t>(crc >> 8),
+                         static_cast<uint8_t>(crc >> 16), static_cast<uint8_t>(crc >> 24)};
+  std::memcpy(sctp + kSctpCsumOffset, le, 4);
+}
+
+// RFC 1624 eqn. 3 with one fold for several fields: HC' = ~(~HC + sum(~m + m')). Each term is
+// the unfolded change of one field, 0 when the field keeps its value (so the result is bit for bit
+// what updating the changed fields one after another gives).
+inline uint32_t Delta32(uint32_t from, uint32_t to) noexcept {
+  const uint32_t d = (~from & 0xffff) + (~from >> 16) + (to & 0xffff) + (to >> 16);
+  return from != to ? d : 0;
+}
+inline uint32_t Delta16(uint16_t from, uint16_t to) noexcept {
+  const uint32_t d = static_cast<uint16_t>(~from) + static_cast<uint32_t>(to);
+  return from != to ? d : 0;
+}
+inline uint16_t ApplyDelta(uint16_t csum, uint32_t delta) noexcept {
+  return static_cast<uint16_t>(~CsumFold(static_cast<uint16_t>(~csum) + delta));
+}
+
+// TCP and UDP: addresses and ports with one delta for the IPv4 header checksum (addresses) and
+// one for the transport checksum (pseudo-header addresses and ports). `csum_off` 0: no transport
+// checksum (a UDP packet sent without one).
+inline void RewriteTcpUdp(rte_ipv4_hdr* ip, uint8_t* l4, uint16_t csum_off, bool udp,
+                          const Tuple& t, bool ports) {
+  const uint32_t addr_delta = Delta32(ip->src_addr, t.src_ip) + Delta32(ip->dst_addr, t.dst_ip);
+  if (addr_delta != 0) {
+    ip->hdr_checksum = ApplyDelta(ip->hdr_checksum, addr_delta);
+    ip->src_addr = t.src_ip;
+    ip->dst_addr = t.dst_ip;
+  }
+  uint32_t l4_delta = addr_delta;
+  if (ports) {
+    l4_delta += Delta16(Load16(l4), t.src_port) + Delta16(Load16(l4 + 2), t.dst_port);
+    Store16(l4, t.src_port);
+    Store16(l4 + 2, t.dst_port);
+  }
+  if (csum_off == 0 || l4_delta == 0) return;
+  const uint16_t csum = ApplyDelta(Load16(l4 + csum_off), l4_delta);
+  Store16(l4 + csum_off, udp && csum == 0 ? 0xffff : csum);
+}
+
+// An ordinary packet (not an ICMP error): the whole tuple.
+inline void RewritePacket(rte_mbuf* pkt, PacketMeta& m, const Tuple& t) noexcept {
+  auto* ip = rte_pktmbuf_mtod_offset(pkt, rte_ipv4_hdr*, m.l3_offset);
+  uint8_t* l4 = rte_pktmbuf_mtod_offset(pkt, uint8_t*, m.l4_offset);
+  const bool ports = m.l4 == L4Status::kPorts && m.l4_proto != IPPROTO_ICMP &&
+                     (t.src_port != m.src_port || t.dst_port != m.dst_port);
+  switch (m.l4_proto) {
+    case IPPROTO_TCP:
+      RewriteTcpUdp(ip, l4, kTcpCsumOffset, false, t, ports);
+      break;
+    case IPPROTO_UDP: {
+      const bool has_csum = Load16(l4 + kUdpCsumOffset) != 0;
+      RewriteTcpUdp(ip, l4, has_csum ? kUdpCsumOffset : 0, true, t, ports);
+      break;
+    }
+    case IPPROTO_SCTP: {
+      RewriteAddresses(ip, t.src_ip, t.dst_ip, nullptr);
+      if (ports) {
+        RewritePorts(l4, t.src_port, t.dst_port, nullptr);
+        const uint32_t end = PacketEnd(pkt, m);
+        const bool whole = pkt->nb_segs == 1 && end > m.l4_offset;
+        if (whole) RecomputeSctpCrc(l4, end - m.l4_offset);
+      }
+      break;
+    }
+    default:  // ICMP echo: addresses only; the ICMP checksum has no pseudo-header
+      RewriteAddresses(ip, t.src_ip, t.dst_ip, nullptr);
+      break;
+  }
+  m.dst_ip = t.dst_ip;  // src_ip stays as received: see the header
+  if (ports) {
+    m.src_port = t.src_port;
+    m.dst_port = t.dst_port;
+  }
+}
+
+// The tuple a packet of connection `e` leaves with: kEstablished gets the entry's DNAT and SNAT,
+// kReply (`reply`) the reverse (source back to the original destination, destination back to the
+// original source). Not for ICMP errors (nat_rewrite translates those whole).
+inline Tuple EstablishedTuple(const PacketMeta& m, const CtEntry& e, bool reply) noexcept {
+  Tuple t{m.src_ip, m.dst_ip, m.src_port, m.dst_port};
+  if (!reply) {
+    if (e.dnat_ip != 0) {
+      t.dst_ip = e.dnat_ip;
+      if (e.dnat_port != 0) t.dst_port = e.dnat_port;
+    }
+    if (e.snat_ip != 0) {
+      t.src_ip = e.snat_ip;
+      if (e.snat_port != 0) t.src_port = e.snat_port;
+    }
+  } else {
+    if (e.dnat_ip != 0) {
+      t.src_ip = e.orig_dst_ip;
+      t.src_port = e.orig_dst_port;
+    }
+    if (e.snat_ip != 0) {
+      t.dst_ip = e.orig_src_ip;
+      t.dst_port = e.orig_src_port;
+    }
+  }
+  return t;
+}
+
+// Whether `t` changes anything in a packet described by `m`.
+inline bool Changes(const PacketMeta& m, const Tuple& t) noexcept {
+  return t.src_ip != m.src_ip || t.dst_ip != m.dst_ip || t.src_port != m.src_port ||
+         t.dst_port != m.dst_port;
+}
+
+}  // namespace nodeplane::dp::nat

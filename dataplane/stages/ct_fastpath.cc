@@ -1,0 +1,100 @@
+#include "dataplane/stages/ct_fastpath.h"
+
+#include <rte_ether.h>
+#include <rte_ip.h>
+
+#include <cstring>
+
+#include "dataplane/core/ct_route.h"
+#include "dataplane/core/ip4_header.h"
+#include "dataplane/core/nat_apply.h"
+#include "dataplane/core/packet_meta.h"
+#include "dataplane/core/snapshot.h"
+#include "dataplane/core/vxlan_push.h"
+
+namespace nodeplane::dp {
+namespace {
+
+struct Sent {
+  uint16_t routed = 0;
+  uint16_t encapsulated = 0;
+};
+
+// Bursts go to few nodes: the last one looked up.
+struct LastNode {
+  uint32_t slot = kNoRemote;
+  const RemoteNodeEntry* node = nullptr;
+};
+
+inline bool Candidate(const PacketMeta& m, uint32_t policy_generation) noexcept {
+  return m.ct != nullptr &&
+         (m.ct_state == CtState::kEstablished || m.ct_state == CtState::kReply) &&
+         m.l4 == L4Status::kPorts && (m.l4_proto == IPPROTO_TCP || m.l4_proto == IPPROTO_UDP) &&
+         m.ct_policy_gen == policy_generation;
+}
+
+inline Edge SendOne(const Snapshot& snap, rte_mbuf* pkt, LastNode& last, Sent& sent) noexcept {
+  PacketMeta& m = Meta(pkt);
+  if (!Candidate(m, snap.policy_generation)) return Edge::kNext;
+  const auto& e = *static_cast<const CtEntry*>(m.ct);
+  const bool reply = m.ct_state == CtState::kReply;
+  CtRoute r;
+  const uint64_t word = snap.conntrack->Route(&e, reply).load(std::memory_order_relaxed);
+  if (!CtRouteMatch(word, CtRouteKey(snap.epoch, m.in_port, m.from_overlay), &r)) {
+    return Edge::kNext;
+  }
+  auto* ip = rte_pktmbuf_mtod_offset(pkt, rte_ipv4_hdr*, m.l3_offset);
+  if (ip->time_to_live <= 1) return Edge::kNext;
+  const RemoteNodeEntry* node = nullptr;
+  if (r.remote != kNoRemote) {
+    if (r.remote != last.slot) {
+      last.slot = r.remote;
+      last.node = snap.remotes.Find(r.remote);
+    }
+    node = last.node;
+    if (node == nullptr || !node->resolved ||
+        rte_be_to_cpu_16(ip->total_length) + kVxlanEncapLen > snap.overlay.uplink_mtu ||
+        rte_pktmbuf_headroom(pkt) < kVxlanEncapLen) {
+      return Edge::kNext;
+    }
+  }
+
+  if ((e.dnat_ip | e.snat_ip) != 0) {
+    const nat::Tuple t = nat::EstablishedTuple(m, e, reply);
+    if (nat::Changes(m, t)) nat::RewritePacket(pkt, m, t);
+  }
+  DecrementTtl(ip);
+  auto* eth = rte_pktmbuf_mtod(pkt, rte_ether_hdr*);
+  m.out_port = r.out_port;
+  m.remote = r.remote;
+  ++sent.routed;
+  if (node == nullptr) {
+    const PortEntry& out = snap.port(r.out_port);
+    std::memcpy(eth->dst_addr.addr_bytes, out.peer_mac.data(), RTE_ETHER_ADDR_LEN);
+    std::memcpy(eth->src_addr.addr_bytes, out.mac.data(), RTE_ETHER_ADDR_LEN);
+    return Edge::kTx;
+  }
+  std::memcpy(eth->dst_addr.addr_bytes, node->vtep_mac.data(), RTE_ETHER_ADDR_LEN);
+  std::memcpy(eth->src_addr.addr_bytes, snap.overlay.vtep_mac.data(), RTE_ETHER_ADDR_LEN);
+  vxlan::Push(pkt, m, *node, snap.overlay.vtep_ip);  // cannot fail: the headroom was checked
+  ++sent.encapsulated;
+  return Edge::kTx;
+}
+
+}  // namespace
+
+void CtFastpathStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
+  const Snapshot& snap = ctx.snap;
+  if (snap.conntrack == nullptr || snap.epoch == 0) {
+    PassAll(out, b.n);
+    return;
+  }
+  LastNode last;
+  Sent sent;
+  for (uint16_t i = 0; i < b.n; ++i) out.edge[i] = SendOne(snap, b.pkts[i], last, sent);
+  ctx.counters.Count(Counter::kRouted, sent.routed);
+  ctx.counters.Count(Counter::kVxlanEncapsulated, sent.encapsulated);
+  ctx.counters.Count(Counter::kCtFastpath, sent.routed);
+}
+
+}  // namespace nodeplane::dp
