@@ -150,6 +150,36 @@ inline void RewritePacket(rte_mbuf* pkt, PacketMeta& m, const Tuple& t) noexcept
   }
 }
 
+// A TCP or UDP packet with ports (`m` describes it) leaving with tuple `t`, one hop further: the
+// bytes RewritePacket then DecrementTtl (core/ip4_header.h) leave, for ct_fastpath. The IPv4
+// header's two changes go into one checksum update: one's-complement addition is associative, and
+// neither way can end in the +0 the other would keep, since the TTL's change is never 0. The
+// deltas come from the meta (what eth_parse read), not from the packet again.
+inline void RewriteTcpUdpAndHop(rte_mbuf* pkt, PacketMeta& m, const Tuple& t) noexcept {
+  constexpr uint32_t kTtlDelta = RTE_BE16(0xfeff);  // ~m + m' for the TTL's word dropping 0x0100
+  auto* ip = rte_pktmbuf_mtod_offset(pkt, rte_ipv4_hdr*, m.l3_offset);
+  uint8_t* l4 = rte_pktmbuf_mtod_offset(pkt, uint8_t*, m.l4_offset);
+  const uint32_t addr_delta = Delta32(m.src_ip, t.src_ip) + Delta32(m.dst_ip, t.dst_ip);
+  ip->src_addr = t.src_ip;
+  ip->dst_addr = t.dst_ip;
+  --ip->time_to_live;
+  ip->hdr_checksum = ApplyDelta(ip->hdr_checksum, addr_delta + kTtlDelta);
+  const uint32_t l4_delta =
+      addr_delta + Delta16(m.src_port, t.src_port) + Delta16(m.dst_port, t.dst_port);
+  Store16(l4, t.src_port);
+  Store16(l4 + 2, t.dst_port);
+  const bool udp = m.l4_proto == IPPROTO_UDP;
+  uint8_t* csum_at = l4 + (udp ? kUdpCsumOffset : kTcpCsumOffset);
+  const uint16_t csum = Load16(csum_at);
+  if (l4_delta != 0 && (!udp || csum != 0)) {  // a UDP packet sent without a checksum keeps none
+    const uint16_t updated = ApplyDelta(csum, l4_delta);
+    Store16(csum_at, udp && updated == 0 ? 0xffff : updated);
+  }
+  m.dst_ip = t.dst_ip;  // src_ip stays as received, as RewritePacket leaves it
+  m.src_port = t.src_port;
+  m.dst_port = t.dst_port;
+}
+
 // The tuple a packet of connection `e` leaves with: kEstablished gets the entry's DNAT and SNAT,
 // kReply (`reply`) the reverse (source back to the original destination, destination back to the
 // original source). Not for ICMP errors (nat_rewrite translates those whole).

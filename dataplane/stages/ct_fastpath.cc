@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "dataplane/core/ct_route.h"
-#include "dataplane/core/ip4_header.h"
 #include "dataplane/core/nat_apply.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/snapshot.h"
@@ -59,11 +58,7 @@ inline Edge SendOne(const Snapshot& snap, rte_mbuf* pkt, LastNode& last, Sent& s
     }
   }
 
-  if ((e.dnat_ip | e.snat_ip) != 0) {
-    const nat::Tuple t = nat::EstablishedTuple(m, e, reply);
-    if (nat::Changes(m, t)) nat::RewritePacket(pkt, m, t);
-  }
-  DecrementTtl(ip);
+  nat::RewriteTcpUdpAndHop(pkt, m, nat::EstablishedTuple(m, e, reply));
   auto* eth = rte_pktmbuf_mtod(pkt, rte_ether_hdr*);
   m.out_port = r.out_port;
   m.remote = r.remote;
