@@ -25,10 +25,10 @@ struct LastNode {
   const RemoteNodeEntry* node = nullptr;
 };
 
+// ct_lookup sets meta.ct only for a packet it found (kEstablished or kReply); for TCP and UDP that
+// means ports (an ICMP error quoting a connection is ICMP; a fragment is not looked up).
 inline bool Candidate(const PacketMeta& m, uint32_t policy_generation) noexcept {
-  return m.ct != nullptr &&
-         (m.ct_state == CtState::kEstablished || m.ct_state == CtState::kReply) &&
-         m.l4 == L4Status::kPorts && (m.l4_proto == IPPROTO_TCP || m.l4_proto == IPPROTO_UDP) &&
+  return m.ct != nullptr && (m.l4_proto == IPPROTO_TCP || m.l4_proto == IPPROTO_UDP) &&
          m.ct_policy_gen == policy_generation;
 }
 
