@@ -5,7 +5,7 @@ traffic keeps working (its next packets start new connections)."""
 import sys
 
 import lablib
-from lablib import check, check_eq
+from lablib import check, check_eq, u64
 
 
 def connections(lab, *filters):
@@ -37,6 +37,12 @@ def test(lab):
           "TCP state follows the exchange (the client closed it)", "ESTABLISHED..TIME_WAIT",
           tcp[0]["state"])
     check_eq(udp[0]["state"], "ASSURED", "UDP connection saw replies")
+    # After the first packets of each direction, the rest leave by the route their connection
+    # remembered (dataplane/README.md, "The established fast path"): the real kernels' exchange
+    # above got through that way too.
+    events = {e.get("name"): u64(e, "value") for e in lab.stats("node1").get("events", [])}
+    check(events.get("ct_fastpath", 0) > 0, "established packets took the fast path (ct_fastpath)",
+          "> 0", events)
     check_eq(tcp[0]["original"]["source"], client["ip"], "original source is the client")
     check_eq(tcp[0]["reply"]["source"], server["ip"], "replies come from the server (no NAT)")
 

@@ -18,7 +18,7 @@ import sys
 import time
 
 import lablib
-from lablib import LineReader, UnderlayCapture, check, check_eq, poll
+from lablib import LineReader, UnderlayCapture, check, check_eq, poll, u64
 
 VNI = 4242
 PORT = 4789
@@ -91,6 +91,12 @@ def test(lab):
     # node1 <-> node2.
     traffic(lab, "default/a", b, "node1 pod -> node2 pod")
     traffic(lab, "default/b", a, "node2 pod -> node1 pod")
+    # Most of those packets crossed both nodes by their connection's remembered route (encapsulated
+    # on the way out, delivered on the way in): dataplane/README.md, "The established fast path".
+    for n in ("node1", "node2"):
+        events = {e.get("name"): u64(e, "value") for e in lab.stats(n).get("events", [])}
+        check(events.get("ct_fastpath", 0) > 0, f"{n}: established packets took the fast path",
+              "ct_fastpath > 0", events)
 
     # Fragmentation needed: a pod whose MTU is the underlay's sends a DF packet that does not fit
     # the tunnel.
