@@ -150,29 +150,48 @@ inline void RewritePacket(rte_mbuf* pkt, PacketMeta& m, const Tuple& t) noexcept
   }
 }
 
-// A TCP or UDP packet with ports (`m` describes it) leaving with tuple `t`, one hop further: the
-// bytes RewritePacket then DecrementTtl (core/ip4_header.h) leave, for ct_fastpath. The IPv4
-// header's two changes go into one checksum update: one's-complement addition is associative, and
-// neither way can end in the +0 the other would keep, since the TTL's change is never 0. The
-// deltas come from the meta (what eth_parse read), not from the packet again.
-inline void RewriteTcpUdpAndHop(rte_mbuf* pkt, PacketMeta& m, const Tuple& t) noexcept {
+// The checksum changes of a TCP or UDP packet arriving as `from` and leaving as `to`, one hop
+// further: bits 0-15 the IPv4 header's (the addresses and the TTL's drop by one), bits 16-31 the
+// transport checksum's (pseudo-header addresses and ports; 0: unchanged), each folded to 16 bits.
+// They depend only on the two tuples, so ct_fastpath keeps them per connection and direction.
+inline uint32_t NatHopDeltas(const Tuple& from, const Tuple& to) noexcept {
   constexpr uint32_t kTtlDelta = RTE_BE16(0xfeff);  // ~m + m' for the TTL's word dropping 0x0100
+  const uint32_t addr = Delta32(from.src_ip, to.src_ip) + Delta32(from.dst_ip, to.dst_ip);
+  const uint32_t l4 =
+      addr + Delta16(from.src_port, to.src_port) + Delta16(from.dst_port, to.dst_port);
+  return uint32_t{CsumFold(addr + kTtlDelta)} | uint32_t{CsumFold(l4)} << 16;
+}
+
+// ApplyDelta for a delta already folded to 16 bits: one fold suffices (the sum of two 16-bit
+// values carries at most once) and gives the same result.
+inline uint16_t ApplyFoldedDelta(uint16_t csum, uint32_t delta16) noexcept {
+  uint32_t s = static_cast<uint16_t>(~csum) + delta16;
+  s = (s & 0xffff) + (s >> 16);
+  return static_cast<uint16_t>(~s);
+}
+
+// A TCP or UDP packet with ports (`m` describes it) leaving with tuple `t` one hop further, given
+// NatHopDeltas(its tuple, t): the bytes RewritePacket then DecrementTtl (core/ip4_header.h)
+// leave. Why they are the same: one's-complement addition is associative, so the header's two
+// updates (NAT, then TTL) make one; a delta folded first adds the same as unfolded, the fold of a
+// non-zero sum never being 0; and neither way ends in the +0 the other would keep, since the
+// TTL's change is never 0. A zero transport delta means, as in RewritePacket, nothing to update.
+inline void RewriteWithDeltas(rte_mbuf* pkt, PacketMeta& m, const Tuple& t,
+                              uint32_t deltas) noexcept {
   auto* ip = rte_pktmbuf_mtod_offset(pkt, rte_ipv4_hdr*, m.l3_offset);
   uint8_t* l4 = rte_pktmbuf_mtod_offset(pkt, uint8_t*, m.l4_offset);
-  const uint32_t addr_delta = Delta32(m.src_ip, t.src_ip) + Delta32(m.dst_ip, t.dst_ip);
   ip->src_addr = t.src_ip;
   ip->dst_addr = t.dst_ip;
   --ip->time_to_live;
-  ip->hdr_checksum = ApplyDelta(ip->hdr_checksum, addr_delta + kTtlDelta);
-  const uint32_t l4_delta =
-      addr_delta + Delta16(m.src_port, t.src_port) + Delta16(m.dst_port, t.dst_port);
+  ip->hdr_checksum = ApplyFoldedDelta(ip->hdr_checksum, deltas & 0xffff);
   Store16(l4, t.src_port);
   Store16(l4 + 2, t.dst_port);
   const bool udp = m.l4_proto == IPPROTO_UDP;
   uint8_t* csum_at = l4 + (udp ? kUdpCsumOffset : kTcpCsumOffset);
   const uint16_t csum = Load16(csum_at);
+  const uint32_t l4_delta = deltas >> 16;
   if (l4_delta != 0 && (!udp || csum != 0)) {  // a UDP packet sent without a checksum keeps none
-    const uint16_t updated = ApplyDelta(csum, l4_delta);
+    const uint16_t updated = ApplyFoldedDelta(csum, l4_delta);
     Store16(csum_at, udp && updated == 0 ? 0xffff : updated);
   }
   m.dst_ip = t.dst_ip;  // src_ip stays as received, as RewritePacket leaves it
@@ -180,11 +199,26 @@ inline void RewriteTcpUdpAndHop(rte_mbuf* pkt, PacketMeta& m, const Tuple& t) no
   m.dst_port = t.dst_port;
 }
 
+inline Tuple TupleOf(const PacketMeta& m) noexcept {
+  return Tuple{m.src_ip, m.dst_ip, m.src_port, m.dst_port};
+}
+inline Tuple TupleOf(const CtKey& k) noexcept {
+  return Tuple{k.src_ip, k.dst_ip, k.src_port, k.dst_port};
+}
+inline bool operator==(const Tuple& a, const Tuple& b) noexcept {
+  return a.src_ip == b.src_ip && a.dst_ip == b.dst_ip && a.src_port == b.src_port &&
+         a.dst_port == b.dst_port;
+}
+// The tuple that answers `t`.
+inline Tuple Reversed(const Tuple& t) noexcept {
+  return Tuple{t.dst_ip, t.src_ip, t.dst_port, t.src_port};
+}
+
 // The tuple a packet of connection `e` leaves with: kEstablished gets the entry's DNAT and SNAT,
 // kReply (`reply`) the reverse (source back to the original destination, destination back to the
 // original source). Not for ICMP errors (nat_rewrite translates those whole).
-inline Tuple EstablishedTuple(const PacketMeta& m, const CtEntry& e, bool reply) noexcept {
-  Tuple t{m.src_ip, m.dst_ip, m.src_port, m.dst_port};
+inline Tuple EstablishedTuple(const Tuple& arrived, const CtEntry& e, bool reply) noexcept {
+  Tuple t = arrived;
   if (!reply) {
     if (e.dnat_ip != 0) {
       t.dst_ip = e.dnat_ip;

@@ -1,8 +1,8 @@
-// ct_fastpath rewrites an established packet with RewriteTcpUdpAndHop: one checksum update for the
-// NAT and the TTL together, deltas from the meta. It must leave exactly the bytes nat_rewrite's
-// RewritePacket followed by ip4_forward's DecrementTtl leave — checked here over many random TCP
-// and UDP packets and tuples, including UDP sent without a checksum and checksums at the values
-// where one's-complement arithmetic has two zeros.
+// ct_fastpath rewrites an established packet with RewriteWithDeltas: one checksum update for the
+// NAT and the TTL together, with deltas computed once per connection (NatHopDeltas). It must leave
+// exactly the bytes nat_rewrite's RewritePacket followed by ip4_forward's DecrementTtl leave —
+// checked here over many random TCP and UDP packets and tuples, including UDP sent without a
+// checksum and checksums at the values where one's-complement arithmetic has two zeros.
 #include "dataplane/core/nat_apply.h"
 
 #include <gtest/gtest.h>
@@ -40,7 +40,7 @@ PacketMeta MetaOf(const rte_mbuf* pkt) {
   return m;
 }
 
-TEST(NatApply, OneUpdateForNatAndHopLeavesTheBytesOfTheTwoStages) {
+TEST(NatApply, PrecomputedDeltasLeaveTheBytesOfTheTwoStages) {
   testing::Eal();
   std::mt19937 rng(20261125);
   auto u32 = [&] { return static_cast<uint32_t>(rng()); };
@@ -78,7 +78,7 @@ TEST(NatApply, OneUpdateForNatAndHopLeavesTheBytesOfTheTwoStages) {
 
     if (nat::Changes(ms, t)) nat::RewritePacket(slow, ms, t);
     DecrementTtl(rte_pktmbuf_mtod_offset(slow, rte_ipv4_hdr*, kL3));
-    nat::RewriteTcpUdpAndHop(fast, mf, t);
+    nat::RewriteWithDeltas(fast, mf, t, nat::NatHopDeltas(nat::TupleOf(mf), t));
 
     ASSERT_EQ(testing::FromMbuf(fast), testing::FromMbuf(slow))
         << "case " << i << (udp ? " udp" : " tcp");

@@ -35,10 +35,11 @@ inline bool Candidate(const PacketMeta& m, uint32_t policy_generation) noexcept 
 inline Edge SendOne(const Snapshot& snap, rte_mbuf* pkt, LastNode& last, Sent& sent) noexcept {
   PacketMeta& m = Meta(pkt);
   if (!Candidate(m, snap.policy_generation)) return Edge::kNext;
-  const auto& e = *static_cast<const CtEntry*>(m.ct);
+  const auto* e = static_cast<const CtEntry*>(m.ct);
   const bool reply = m.ct_state == CtState::kReply;
+  const CtFastpathSlot& slot = snap.conntrack->Fastpath(e);
   CtRoute r;
-  const uint64_t word = snap.conntrack->Route(&e, reply).load(std::memory_order_relaxed);
+  const uint64_t word = slot.route[reply].load(std::memory_order_acquire);
   if (!CtRouteMatch(word, CtRouteKey(snap.epoch, m.in_port, m.from_overlay), &r)) {
     return Edge::kNext;
   }
@@ -58,7 +59,10 @@ inline Edge SendOne(const Snapshot& snap, rte_mbuf* pkt, LastNode& last, Sent& s
     }
   }
 
-  nat::RewriteTcpUdpAndHop(pkt, m, nat::EstablishedTuple(m, e, reply));
+  // The packet leaves as the other direction's tuple reversed (ip4_forward checked that this is
+  // the entry's NAT before remembering the route), with the connection's checksum deltas.
+  nat::RewriteWithDeltas(pkt, m, nat::Reversed(nat::TupleOf(Conntrack::Key(e, !reply))),
+                         slot.deltas[reply].load(std::memory_order_relaxed));
   auto* eth = rte_pktmbuf_mtod(pkt, rte_ether_hdr*);
   m.out_port = r.out_port;
   m.remote = r.remote;

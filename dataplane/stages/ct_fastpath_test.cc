@@ -222,16 +222,16 @@ TEST(CtFastpath, AReusedRecordRemembersNoRoute) {
   for (uint16_t i = 0; i < 8; ++i) {
     CtEntry* e = nullptr;
     ASSERT_EQ(add(1000 + i, &e), Conntrack::Insert::kOk);
-    ct.Route(e, false).store(CtRouteWord(overlay.snap->epoch, Topo::kPodA, false,
-                                         CtRoute{Topo::kUplink, Overlay::kSlotB}));
-    ct.Route(e, true).store(~uint64_t{0});
+    ct.Fastpath(e).route[0].store(CtRouteWord(overlay.snap->epoch, Topo::kPodA, false,
+                                              CtRoute{Topo::kUplink, Overlay::kSlotB}));
+    ct.Fastpath(e).route[1].store(~uint64_t{0});
   }
   ASSERT_EQ(ct.Flush(CtFilter{}), 8u);
   for (uint16_t i = 0; i < 8; ++i) {  // every record again
     CtEntry* e = nullptr;
     ASSERT_EQ(add(2000 + i, &e), Conntrack::Insert::kOk);
-    EXPECT_EQ(ct.Route(e, false).load(), 0u);
-    EXPECT_EQ(ct.Route(e, true).load(), 0u);
+    EXPECT_EQ(ct.Fastpath(e).route[0].load(), 0u);
+    EXPECT_EQ(ct.Fastpath(e).route[1].load(), 0u);
   }
 }
 

@@ -8,6 +8,7 @@
 #include "dataplane/core/ct_route.h"
 #include "dataplane/core/icmp_error.h"
 #include "dataplane/core/ip4_header.h"
+#include "dataplane/core/nat_apply.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/snapshot.h"
 #include "dataplane/tables/uplink_peers.h"
@@ -54,7 +55,10 @@ inline Edge SendError(StageContext& ctx, rte_mbuf* pkt, PacketMeta& m, uint8_t t
 }
 
 // Where an established TCP/UDP connection's packets in this direction went, for ct_fastpath
-// (core/ct_route.h): only what it can repeat exactly (a local pod's port, or a remote node).
+// (core/ct_route.h): only what it can repeat exactly (a local pod's port, or a remote node). With
+// the route go the checksum deltas of the connection's NAT and one hop (core/nat_apply.h), written
+// first; ct_fastpath writes the other direction's tuple reversed, so a connection whose NAT is not
+// exactly that (none is, by construction; this makes sure) is never remembered.
 inline void RememberRoute(const Snapshot& snap, const PacketMeta& m, bool to_remote) noexcept {
   if (m.ct == nullptr || snap.epoch == 0 || snap.conntrack == nullptr || m.own_reply ||
       (m.ct_state != CtState::kEstablished && m.ct_state != CtState::kReply) ||
@@ -63,11 +67,17 @@ inline void RememberRoute(const Snapshot& snap, const PacketMeta& m, bool to_rem
   }
   if (!to_remote && snap.port(m.out_port).kind != PortKind::kPod) return;
   if (!CtRouteFits(m.in_port, m.out_port, m.remote)) return;
+  const auto* e = static_cast<const CtEntry*>(m.ct);
+  const bool reply = m.ct_state == CtState::kReply;
   const uint64_t word =
       CtRouteWord(snap.epoch, m.in_port, m.from_overlay, CtRoute{m.out_port, m.remote});
-  auto& at =
-      snap.conntrack->Route(static_cast<const CtEntry*>(m.ct), m.ct_state == CtState::kReply);
-  if (at.load(std::memory_order_relaxed) != word) at.store(word, std::memory_order_relaxed);
+  CtFastpathSlot& slot = snap.conntrack->Fastpath(e);
+  if (slot.route[reply].load(std::memory_order_relaxed) == word) return;
+  const nat::Tuple arrived = nat::TupleOf(Conntrack::Key(e, reply));
+  const nat::Tuple leaves = nat::EstablishedTuple(arrived, *e, reply);
+  if (!(leaves == nat::Reversed(nat::TupleOf(Conntrack::Key(e, !reply))))) return;
+  slot.deltas[reply].store(nat::NatHopDeltas(arrived, leaves), std::memory_order_relaxed);
+  slot.route[reply].store(word, std::memory_order_release);
 }
 
 inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt, uint16_t& routed) noexcept {

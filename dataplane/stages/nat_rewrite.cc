@@ -104,7 +104,7 @@ void NatRewriteStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexce
         RewriteIcmpError(pkt, m, e, reply);
         continue;
       }
-      t = EstablishedTuple(m, e, reply);
+      t = EstablishedTuple(TupleOf(m), e, reply);
     }
     if (!Changes(m, t)) continue;
     RewritePacket(pkt, m, t);

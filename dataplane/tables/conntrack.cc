@@ -139,7 +139,7 @@ bool CtFilter::Matches(const CtKey& orig, const CtEntry& e) const noexcept {
 
 Conntrack::~Conntrack() {
   if (free_ != nullptr) rte_ring_free(free_);
-  rte_free(routes_);
+  rte_free(fastpath_);
   rte_free(records_);
   rte_free(bucket_mem_);
 }
@@ -158,20 +158,20 @@ bool Conntrack::Init(const Limits& limits, rte_rcu_qsbr* qsbr, std::string* erro
       "np_ct_buckets", sizeof(CtBucket) * (main_buckets + extension_buckets), 64, socket));
   records_ = static_cast<CtRecord*>(
       rte_zmalloc_socket("np_ct_records", sizeof(CtRecord) * limits.entries, 64, socket));
-  routes_ = static_cast<std::atomic<uint64_t>*>(rte_zmalloc_socket(
-      "np_ct_routes", sizeof(std::atomic<uint64_t>) * 2 * limits.entries, 64, socket));
+  fastpath_ = static_cast<CtFastpathSlot*>(rte_zmalloc_socket(
+      "np_ct_fastpath", sizeof(CtFastpathSlot) * limits.entries, 64, socket));
   const std::string ring_name = std::string(name) + "_free";
   free_ = rte_ring_create_elem(ring_name.c_str(), sizeof(uint32_t), limits.entries, socket,
                                RING_F_EXACT_SZ);
-  if (bucket_mem_ == nullptr || records_ == nullptr || routes_ == nullptr || free_ == nullptr) {
+  if (bucket_mem_ == nullptr || records_ == nullptr || fastpath_ == nullptr || free_ == nullptr) {
     *error = std::string("conntrack: no memory for ") + std::to_string(limits.entries) +
              " connections (" + rte_strerror(rte_errno) + ")";
     if (free_ != nullptr) rte_ring_free(free_);
-    rte_free(routes_);
+    rte_free(fastpath_);
     rte_free(records_);
     rte_free(bucket_mem_);
     free_ = nullptr;
-    routes_ = nullptr;
+    fastpath_ = nullptr;
     records_ = nullptr;
     bucket_mem_ = nullptr;
     return false;
@@ -226,7 +226,7 @@ void Conntrack::LookupBulk(const CtKey* keys, uint16_t n, uint64_t* hit_mask, Ct
     slot[i] = buckets_.Scan(place[i].first, place[i].sig, [](uint64_t) { return true; });
     if (slot[i] != 0) {
       rte_prefetch0(&records_[CtBuckets::RecordOf(slot[i])]);
-      rte_prefetch0(&routes_[CtBuckets::RecordOf(slot[i]) * 2]);  // ct_fastpath reads it next
+      rte_prefetch0(&fastpath_[CtBuckets::RecordOf(slot[i])]);  // ct_fastpath reads it next
     }
   }
   uint64_t hits = 0;
@@ -287,8 +287,7 @@ Conntrack::Insert Conntrack::Create(const CtKey& orig, uint32_t orig_hash, uint3
   e->policy_gen.store(policy_gen, std::memory_order_relaxed);
   e->seen.store(CtEntry::Seen(state, Tick(now_ms)), std::memory_order_relaxed);
   // Nothing is remembered about where the record's previous connection went.
-  routes_[2 * r].store(0, std::memory_order_relaxed);
-  routes_[2 * r + 1].store(0, std::memory_order_relaxed);
+  for (int d = 0; d < 2; ++d) fastpath_[r].route[d].store(0, std::memory_order_relaxed);
   rec.key[0] = orig;
   rec.key[1] = e->Reply(orig.proto);
   const CtKey& reply = rec.key[1];

@@ -28,8 +28,9 @@
 //
 // Memory: at most 160 bytes per connection all-in, measured from the EAL heap when the table is
 // created (bytes_per_connection()): the 64-byte record, the buckets (two keys per connection in
-// seven-slot lines at half load when full, plus the extension reserve: 41 bytes), the two 8-byte
-// route words (core/ct_route.h) and 4 bytes of free ring: 126 bytes at the default capacity.
+// seven-slot lines at half load when full, plus the extension reserve: 41 bytes), 32 bytes of
+// ct_fastpath's memory (CtFastpathSlot) and 4 bytes of free ring: 142 bytes at the default
+// capacity.
 // kDefaultBytesPerConnection is the figure for the default capacity (perf/RESULTS.md).
 #pragma once
 #include <atomic>
@@ -147,6 +148,17 @@ struct alignas(64) CtRecord {
 };
 static_assert(sizeof(CtRecord) == 64);
 
+// What ct_fastpath remembers about one connection, per direction ([0] original, [1] reply): the
+// route word (core/ct_route.h) and the checksum deltas of its NAT plus one hop (core/nat_apply.h
+// NatHopDeltas: IPv4 header in bits 0-15, transport in 16-31), which depend only on the
+// connection. Written by ip4_forward, deltas before the word; read by ct_fastpath, word first.
+struct alignas(32) CtFastpathSlot {
+  std::atomic<uint64_t> route[2];
+  std::atomic<uint32_t> deltas[2];
+  uint64_t unused;
+};
+static_assert(sizeof(CtFastpathSlot) == 32);
+
 // A listing/flush filter; 0 fields match anything. Addresses and ports network order.
 struct CtFilter {
   uint32_t src_ip = 0;  // the original source
@@ -213,7 +225,7 @@ class Conntrack {
  public:
   static constexpr uint32_t kDefaultEntries = 258048;  // see "Memory" above
   // bytes_per_connection() of a table of kDefaultEntries (documented in perf/RESULTS.md).
-  static constexpr uint32_t kDefaultBytesPerConnection = 126;
+  static constexpr uint32_t kDefaultBytesPerConnection = 142;
   static constexpr uint32_t kMaxBytesPerConnection = 160;
   static constexpr uint16_t kLookupBulkMax = 64;  // keys per LookupBulk (a hit mask's bits)
 
@@ -278,10 +290,12 @@ class Conntrack {
   // Control thread. Up to `max` connections the filter matches.
   std::vector<CtConnection> List(const CtFilter& filter, size_t max) const;
 
-  // Worker. The route word of one direction of connection `e` (core/ct_route.h): beside the
+  // Worker. What ct_fastpath remembers about connection `e` (core/ct_route.h): beside the
   // records, cleared when a record is given to a new connection. dp: rw (relaxed), ctl: none.
-  std::atomic<uint64_t>& Route(const CtEntry* e, bool reply) const noexcept {
-    return routes_[RecordIndex(e) * 2 + (reply ? 1 : 0)];
+  CtFastpathSlot& Fastpath(const CtEntry* e) const noexcept { return fastpath_[RecordIndex(e)]; }
+  // Worker. The tuple of connection `e` as it arrives in one direction (`reply`: the reply key).
+  static const CtKey& Key(const CtEntry* e, bool reply) noexcept {
+    return RecordOf(e)->key[reply ? 1 : 0];
   }
 
   uint32_t capacity() const { return capacity_; }
@@ -301,10 +315,12 @@ class Conntrack {
   // The slot value holding `key` with hash `hash`, or 0.
   uint64_t FindSlot(const CtKey& key, uint32_t hash) const noexcept;
   bool KeyAt(uint64_t slot, const CtKey& key) const noexcept;
+  static const CtRecord* RecordOf(const CtEntry* e) noexcept {
+    return reinterpret_cast<const CtRecord*>(reinterpret_cast<const char*>(e) -
+                                             offsetof(CtRecord, entry));
+  }
   uint32_t RecordIndex(const CtEntry* e) const noexcept {
-    const auto* rec = reinterpret_cast<const CtRecord*>(reinterpret_cast<const char*>(e) -
-                                                        offsetof(CtRecord, entry));
-    return static_cast<uint32_t>(rec - records_);
+    return static_cast<uint32_t>(RecordOf(e) - records_);
   }
   void FreeRecord(uint32_t record) noexcept;
   // Control: clears both slots of record `r`; its record is freed by Reclaim.
@@ -319,7 +335,7 @@ class Conntrack {
   CtBuckets buckets_;  // dp: lookups, inserts; ctl: clears
   CtBucket* bucket_mem_ = nullptr;
   CtRecord* records_ = nullptr;  // dp: written by the creating worker before it is published
-  std::atomic<uint64_t>* routes_ = nullptr;  // 2 per record (Route); dp: rw
+  CtFastpathSlot* fastpath_ = nullptr;  // one per record (Fastpath); dp: rw
   rte_ring* free_ = nullptr;  // dp: take (and give back unpublished); ctl: give after grace
   rte_rcu_qsbr* qsbr_ = nullptr;
   uint32_t capacity_ = 0;
