@@ -135,15 +135,10 @@ TEST_F(OverlayApiTest, RoutesAddedAfterPublishingAreFollowedByAnotherSnapshot) {
   EXPECT_EQ(Snap().remotes.size(), 2u);
   EXPECT_EQ(Route("10.244.2.9"), SlotOf("node-b"));
   const uint32_t with_routes = Snap().epoch;
-  ASSERT_TRUE(Write(&NodeplaneService::SetNode, Parse<v1::SetNodeRequest>(R"pb(
-                node {
-                  name: "node-a"
-                  addresses: "192.168.1.10/24"
-                  pod_cidrs: "10.244.1.0/24"
-                  vxlan { vni: 42 }
-                  zone: "zone-a"
-                }
-              )pb"))
+  // Node C's VXLAN port changes; its routes stay as they are.
+  ASSERT_TRUE(Write(&NodeplaneService::UpsertRemoteNodes, Parse<v1::UpsertRemoteNodesRequest>(R"pb(
+    remote_nodes { name: "node-c" underlay_address: "192.168.1.30" pod_cidrs: "10.244.3.0/24" }
+  )pb"))
                   .ok());
   EXPECT_EQ(Snap().epoch, with_routes + 1) << "no route went in after publishing: one snapshot";
 }

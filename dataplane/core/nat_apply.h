@@ -214,29 +214,34 @@ inline Tuple Reversed(const Tuple& t) noexcept {
   return Tuple{t.dst_ip, t.src_ip, t.dst_port, t.src_port};
 }
 
+// `t` after DNAT to dnat_ip:dnat_port and SNAT to snat_ip:snat_port (an address 0: no such
+// translation; a port 0: the port is kept).
+inline Tuple Translated(Tuple t, uint32_t dnat_ip, uint16_t dnat_port, uint32_t snat_ip,
+                        uint16_t snat_port) noexcept {
+  if (dnat_ip != 0) {
+    t.dst_ip = dnat_ip;
+    if (dnat_port != 0) t.dst_port = dnat_port;
+  }
+  if (snat_ip != 0) {
+    t.src_ip = snat_ip;
+    if (snat_port != 0) t.src_port = snat_port;
+  }
+  return t;
+}
+
 // The tuple a packet of connection `e` leaves with: kEstablished gets the entry's DNAT and SNAT,
 // kReply (`reply`) the reverse (source back to the original destination, destination back to the
 // original source). Not for ICMP errors (nat_rewrite translates those whole).
 inline Tuple EstablishedTuple(const Tuple& arrived, const CtEntry& e, bool reply) noexcept {
+  if (!reply) return Translated(arrived, e.dnat_ip, e.dnat_port, e.snat_ip, e.snat_port);
   Tuple t = arrived;
-  if (!reply) {
-    if (e.dnat_ip != 0) {
-      t.dst_ip = e.dnat_ip;
-      if (e.dnat_port != 0) t.dst_port = e.dnat_port;
-    }
-    if (e.snat_ip != 0) {
-      t.src_ip = e.snat_ip;
-      if (e.snat_port != 0) t.src_port = e.snat_port;
-    }
-  } else {
-    if (e.dnat_ip != 0) {
-      t.src_ip = e.orig_dst_ip;
-      t.src_port = e.orig_dst_port;
-    }
-    if (e.snat_ip != 0) {
-      t.dst_ip = e.orig_src_ip;
-      t.dst_port = e.orig_src_port;
-    }
+  if (e.dnat_ip != 0) {
+    t.src_ip = e.orig_dst_ip;
+    t.src_port = e.orig_dst_port;
+  }
+  if (e.snat_ip != 0) {
+    t.dst_ip = e.orig_src_ip;
+    t.dst_port = e.orig_src_port;
   }
   return t;
 }

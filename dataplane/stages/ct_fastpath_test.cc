@@ -91,6 +91,12 @@ Bytes FromBackendOnB(uint8_t flags) {
 
 using Chain = StageHarness<HostExceptionStage>;  // every stage
 
+// Pod A's connection through the slow path: its SYN, then its first ACK (which leaves the route).
+void Establish(Chain& chain) {
+  chain.Run(FromPodA(testing::kTcpSyn), Topo::kPodA);
+  chain.Run(FromPodA(testing::kTcpAck), Topo::kPodA);
+}
+
 TEST(CtFastpath, AnEstablishedPacketLeavesAsTheSlowPathSentTheOneBefore) {
   World w(Overlay::PodOnB());
   Chain chain(w.snap());
@@ -172,8 +178,7 @@ TEST(CtFastpath, ANewSnapshotSendsTheNextPacketThroughTheSlowPathOnce) {
 TEST(CtFastpath, TheSameTupleFromAnotherPortIsJudgedByTheSlowPath) {
   World w(Overlay::PodOnB());
   Chain chain(w.snap());
-  chain.Run(FromPodA(testing::kTcpSyn), Topo::kPodA);
-  chain.Run(FromPodA(testing::kTcpAck), Topo::kPodA);
+  Establish(chain);
   const auto spoofed = chain.Run(FromPodA(testing::kTcpAck), Topo::kPodB);
   EXPECT_EQ(spoofed.edge, Edge::kDrop) << " by " << spoofed.decided_by;
   EXPECT_EQ(spoofed.meta.drop, DropReason::kSourceSpoofed);
@@ -183,8 +188,7 @@ TEST(CtFastpath, TheSameTupleFromAnotherPortIsJudgedByTheSlowPath) {
 TEST(CtFastpath, AnExpiringTtlGetsTheSlowPathsTimeExceeded) {
   World w(Overlay::PodOnB());
   Chain chain(w.snap());
-  chain.Run(FromPodA(testing::kTcpSyn), Topo::kPodA);
-  chain.Run(FromPodA(testing::kTcpAck), Topo::kPodA);
+  Establish(chain);
   const auto out = chain.Run(FromPodA(testing::kTcpAck, /*ttl=*/1), Topo::kPodA);
   EXPECT_EQ(out.edge, Edge::kTx);
   EXPECT_EQ(out.decided_by, Ip4ForwardStage::kName);
@@ -195,8 +199,7 @@ TEST(CtFastpath, AnExpiringTtlGetsTheSlowPathsTimeExceeded) {
 TEST(CtFastpath, APacketTooBigToEncapsulateGetsTheSlowPathsAnswer) {
   World w(Overlay::PodOnB());
   Chain chain(w.snap());
-  chain.Run(FromPodA(testing::kTcpSyn), Topo::kPodA);
-  chain.Run(FromPodA(testing::kTcpAck), Topo::kPodA);
+  Establish(chain);
   const Bytes big = Pkt()
                         .Eth(Topo::PodAMac(), Topo::GatewayMac())
                         .Ip4(Topo::PodAIp(), kVip)

@@ -86,16 +86,9 @@ void NatRewriteStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexce
     rte_mbuf* pkt = b.pkts[i];
     PacketMeta& m = Meta(pkt);
     if (m.punt || m.cls != PacketClass::kIp4 || m.ct_state == CtState::kNone) continue;
-    Tuple t{m.src_ip, m.dst_ip, m.src_port, m.dst_port};
+    Tuple t = TupleOf(m);
     if (m.ct_state == CtState::kNew) {
-      if (m.xlate_dst_ip != 0) {
-        t.dst_ip = m.xlate_dst_ip;
-        if (m.xlate_dst_port != 0) t.dst_port = m.xlate_dst_port;
-      }
-      if (m.xlate_src_ip != 0) {
-        t.src_ip = m.xlate_src_ip;
-        if (m.xlate_src_port != 0) t.src_port = m.xlate_src_port;
-      }
+      t = Translated(t, m.xlate_dst_ip, m.xlate_dst_port, m.xlate_src_ip, m.xlate_src_port);
     } else {
       const auto& e = *static_cast<const CtEntry*>(m.ct);
       if (e.dnat_ip == 0 && e.snat_ip == 0) continue;
