@@ -2,7 +2,7 @@
 // it under one snapshot, so that ct_fastpath can send the connection's next packets in that
 // direction without asking them again (dataplane/stages/ct_fastpath.h).
 //
-// One 64-bit word per direction, beside the connection's conntrack record (Conntrack::Route):
+// One 64-bit word per direction, beside the connection's conntrack record (CtFastpathSlot):
 //   bits  0-31  the snapshot's epoch (Snapshot::epoch; 0 = nothing remembered)
 //   bits 32-47  the remote node slot (kNoRemote: delivered to a local pod)
 //   bits 48-55  the output port
@@ -10,8 +10,9 @@
 //   bit     63  they came through the overlay (meta.from_overlay)
 // The input side is part of the key because the routing decision depends on it (a pod port's
 // anti-spoofing check, the overlay's rules): a packet arriving another way takes the slow path.
-// Written by ip4_forward with a relaxed store (a word is written whole: two workers racing write
-// two complete routes), read by ct_fastpath; cleared when the record is given to a new connection.
+// Written by ip4_forward (a word is written whole: two workers racing write two complete routes;
+// the connection's checksum deltas, the same whoever computes them, are stored before it), read by
+// ct_fastpath; cleared when the record is given to a new connection.
 #pragma once
 #include <cstdint>
 

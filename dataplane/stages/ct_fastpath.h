@@ -1,10 +1,11 @@
 // Stage ct_fastpath: sends an established connection's packet the way the slow path sent the
 // connection's previous packets in the same direction, without asking the routing stages again.
-// The routing stages (ip4_lookup, ip4_forward) leave a route word beside the conntrack record
-// (core/ct_route.h) when they forward an established TCP or UDP packet; this stage, right after
-// ct_lookup, takes every packet whose word was written under the running snapshot and for its
-// input side, and does in one pass what the later stages would do to it: the entry's NAT
-// (core/nat_apply.h, as nat_rewrite), the hop (TTL, checksum, MACs, as ip4_forward) and, for a
+// The routing stages (ip4_lookup, ip4_forward) leave a route word and the NAT's checksum deltas
+// beside the conntrack record (Conntrack::Fastpath, core/ct_route.h) when they forward an
+// established TCP or UDP packet; this stage, right after ct_lookup, takes every packet whose word
+// was written under the running snapshot and for its input side, and does in one pass what the
+// later stages would do to it: the entry's NAT (the other direction's tuple reversed, with the
+// deltas: core/nat_apply.h RewriteWithDeltas), the hop (TTL and MACs, as ip4_forward) and, for a
 // remote node, the VXLAN header (core/vxlan_push.h, as vxlan_encap). The bytes sent and the
 // counters (routed, vxlan_encapsulated) are the same as the slow path's; ct_fastpath counts too.
 //   Why it is exact: everything the skipped stages decide for such a packet is fixed by the
