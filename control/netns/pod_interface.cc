@@ -247,4 +247,17 @@ absl::Status ReplaceRoute(const Ip4Prefix& prefix, const std::string& ifname) {
   return ReplaceIpv4Route(*sock, *link, {prefix, std::nullopt});
 }
 
+absl::Status DeleteRoute(const Ip4Prefix& prefix, const std::string& ifname) {
+  if (absl::Status s = ValidateIfname(ifname, "ifname"); !s.ok()) return s;
+  if (prefix.len > 32) {
+    return absl::InvalidArgumentError("prefix " + prefix.ToString() + ": length over 32");
+  }
+  auto sock = nl::Socket::Open();
+  if (!sock.ok()) return sock.status();
+  auto link = GetLink(*sock, ifname);
+  if (!link.ok()) return absl::IsNotFound(link.status()) ? absl::OkStatus() : link.status();
+  absl::Status s = DeleteIpv4Route(*sock, *link, {prefix, std::nullopt});
+  return absl::IsNotFound(s) ? absl::OkStatus() : s;
+}
+
 }  // namespace nodeplane::ctl

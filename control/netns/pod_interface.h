@@ -58,4 +58,7 @@ absl::Status ConfigureHostInterface(const std::string& ifname,
 // pod CIDRs through the exception port. InvalidArgument if the prefix has host bits set.
 absl::Status ReplaceRoute(const nodeplane::Ip4Prefix& prefix, const std::string& ifname);
 
+// Removes `prefix dev ifname` from the caller's netns (main table). OK if it is already gone.
+absl::Status DeleteRoute(const nodeplane::Ip4Prefix& prefix, const std::string& ifname);
+
 }  // namespace nodeplane::ctl

@@ -1,4 +1,4 @@
-// IPv4 route operations over rtnetlink (RTM_NEWROUTE).
+// IPv4 route operations over rtnetlink (RTM_NEWROUTE, RTM_DELROUTE).
 #include "control/netns/rtnl_route.h"
 
 #include <linux/rtnetlink.h>
@@ -27,6 +27,19 @@ absl::Status ReplaceIpv4Route(nl::Socket& sock, const LinkInfo& link, const Ip4R
   if (route.gateway) req.AddAttr(RTA_GATEWAY, &route.gateway->be, sizeof route.gateway->be);
   req.AddU32(RTA_OIF, static_cast<uint32_t>(link.index));
   return sock.Exec(req, "adding route " + RouteToString(link, route));
+}
+
+absl::Status DeleteIpv4Route(nl::Socket& sock, const LinkInfo& link, const Ip4Route& route) {
+  rtmsg rtm{};
+  rtm.rtm_family = AF_INET;
+  rtm.rtm_dst_len = route.dst.len;
+  rtm.rtm_table = RT_TABLE_MAIN;
+  rtm.rtm_scope = RT_SCOPE_NOWHERE;  // any scope: the kernel matches on what is given
+  nl::Request req(RTM_DELROUTE, 0, rtm);
+  if (route.dst.len > 0) req.AddAttr(RTA_DST, &route.dst.addr.be, sizeof route.dst.addr.be);
+  if (route.gateway) req.AddAttr(RTA_GATEWAY, &route.gateway->be, sizeof route.gateway->be);
+  req.AddU32(RTA_OIF, static_cast<uint32_t>(link.index));
+  return sock.Exec(req, "deleting route " + RouteToString(link, route));
 }
 
 }  // namespace nodeplane::ctl

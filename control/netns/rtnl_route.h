@@ -21,6 +21,9 @@ struct Ip4Route {
 // without a gateway and universe with one, as `ip route` would choose.
 absl::Status ReplaceIpv4Route(nl::Socket& sock, const LinkInfo& link, const Ip4Route& route);
 
+// Deletes `dst [via gateway] dev link` from the main table. NotFound if there is no such route.
+absl::Status DeleteIpv4Route(nl::Socket& sock, const LinkInfo& link, const Ip4Route& route);
+
 // "default via 169.254.1.1 dev eth0", for messages.
 std::string RouteToString(const LinkInfo& link, const Ip4Route& route);
 
