@@ -29,7 +29,9 @@ Applier::Applier(dp::Ports& ports, dp::Published<dp::Snapshot>& published, Runti
       host_ifname_(std::move(host_ifname)),
       pod_port_type_(pod_port_type),
       fib_(fib) {
-  if (runtime_.host) host_routes_.emplace(HostPodRoutes::ThroughInterface(host_ifname_));
+  if (runtime_.host) {
+    host_routes_.emplace(HostPodRoutes::ThroughInterface(host_ifname_, DefaultPodMtu(runtime_)));
+  }
 }
 
 absl::Status Applier::Start() {

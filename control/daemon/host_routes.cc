@@ -6,9 +6,9 @@
 
 namespace nodeplane::ctl {
 
-HostPodRoutes HostPodRoutes::ThroughInterface(const std::string& ifname) {
+HostPodRoutes HostPodRoutes::ThroughInterface(const std::string& ifname, uint32_t mtu) {
   return HostPodRoutes(Ops{
-      .replace = [ifname](const Ip4Prefix& p) { return ReplaceRoute(p, ifname); },
+      .replace = [ifname, mtu](const Ip4Prefix& p) { return ReplaceRoute(p, ifname, mtu); },
       .remove = [ifname](const Ip4Prefix& p) { return DeleteRoute(p, ifname); },
   });
 }

@@ -25,8 +25,10 @@ class HostPodRoutes {
     std::function<absl::Status(const Ip4Prefix&)> remove;
   };
   explicit HostPodRoutes(Ops ops) : ops_(std::move(ops)) {}
-  // Routes through `ifname` in nodeplaned's own network namespace (control/netns/pod_interface.h).
-  static HostPodRoutes ThroughInterface(const std::string& ifname);
+  // Routes through `ifname` in nodeplaned's own network namespace (control/netns/pod_interface.h),
+  // with `mtu` (what fits the tunnel: the uplink's less VXLAN, as pods get), so the host's TCP
+  // advertises and sends segments that fit without depending on ICMP.
+  static HostPodRoutes ThroughInterface(const std::string& ifname, uint32_t mtu);
 
   // Every remote node's pod CIDRs.
   static std::set<Ip4Prefix> Wanted(const DesiredState& state);

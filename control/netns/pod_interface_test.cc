@@ -463,6 +463,9 @@ TEST_F(PodInterfaceTest, DeleteRouteRemovesOnlyThatRouteAndIsIdempotent) {
   EXPECT_THAT(routes, HasSubstr("10.244.2.0/24 dev nphost0 proto static scope link"));
   EXPECT_THAT(routes, HasSubstr("10.0.0.0/24 dev nphost0"));
   EXPECT_TRUE(DeleteRoute(*Ip4Prefix::Parse("10.244.1.0/24"), "nphost0").ok()) << "already gone";
+  // With an MTU (the host's routes to remote pod CIDRs: what fits the tunnel).
+  ASSERT_TRUE(ReplaceRoute(*Ip4Prefix::Parse("10.244.3.0/24"), "nphost0", 1450).ok());
+  EXPECT_THAT(IpCmd(host_, "-4 route show 10.244.3.0/24"), HasSubstr("mtu 1450"));
   EXPECT_TRUE(DeleteRoute(*Ip4Prefix::Parse("10.244.2.0/24"), "nphost9").ok()) << "link gone";
 }
 

@@ -11,6 +11,7 @@ std::string RouteToString(const LinkInfo& link, const Ip4Route& route) {
   if (route.gateway) s += " via " + route.gateway->ToString();
   s += " dev " + link.name;
   if (!route.gateway) s += " scope link";
+  if (route.mtu != 0) s += " mtu " + std::to_string(route.mtu);
   return s;
 }
 
@@ -26,6 +27,11 @@ absl::Status ReplaceIpv4Route(nl::Socket& sock, const LinkInfo& link, const Ip4R
   if (route.dst.len > 0) req.AddAttr(RTA_DST, &route.dst.addr.be, sizeof route.dst.addr.be);
   if (route.gateway) req.AddAttr(RTA_GATEWAY, &route.gateway->be, sizeof route.gateway->be);
   req.AddU32(RTA_OIF, static_cast<uint32_t>(link.index));
+  if (route.mtu != 0) {
+    const size_t metrics = req.BeginNest(RTA_METRICS);
+    req.AddU32(RTAX_MTU, route.mtu);
+    req.EndNest(metrics);
+  }
   return sock.Exec(req, "adding route " + RouteToString(link, route));
 }
 

@@ -15,6 +15,7 @@ namespace nodeplane::ctl {
 struct Ip4Route {
   Ip4Prefix dst;               // 0.0.0.0/0 is the default route
   std::optional<Ip4> gateway;  // none: directly connected (scope link)
+  uint32_t mtu = 0;            // the route's MTU metric; 0: the link's
 };
 
 // Create-or-replace `dst [via gateway] dev link` in the main table, protocol static. Scope is link

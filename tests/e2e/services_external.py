@@ -99,7 +99,7 @@ def test(lab):
 
 
 # A Service whose only endpoint is node2's own address (a hostNetwork pod there).
-HOSTNET_VIP, HOSTNET_NODEPORT, HOSTNET_TCP = "10.96.0.18", 30083, 8181
+HOSTNET_VIP, HOSTNET_NODEPORT, HOSTNET_TCP, HOSTNET_ECHO = "10.96.0.18", 30083, 8181, 7171
 
 
 def host_network(lab):
@@ -111,17 +111,22 @@ def host_network(lab):
     svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "hostnet", "namespace": NS},
            "spec": {"type": "NodePort", "clusterIP": HOSTNET_VIP, "externalTrafficPolicy": "Cluster",
                     "ports": [{"name": "http", "protocol": "TCP", "port": 80,
-                               "targetPort": HOSTNET_TCP, "nodePort": HOSTNET_NODEPORT}]}}
+                               "targetPort": HOSTNET_TCP, "nodePort": HOSTNET_NODEPORT},
+                              {"name": "echo", "protocol": "TCP", "port": 81,
+                               "targetPort": HOSTNET_ECHO, "nodePort": HOSTNET_NODEPORT + 1}]}}
     endpoints = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
                  "metadata": {"name": "hostnet-1", "namespace": NS,
                               "labels": {"kubernetes.io/service-name": "hostnet"}},
-                 "ports": [{"name": "http", "protocol": "TCP", "port": HOSTNET_TCP}],
+                 "ports": [{"name": "http", "protocol": "TCP", "port": HOSTNET_TCP},
+                           {"name": "echo", "protocol": "TCP", "port": HOSTNET_ECHO}],
                  "endpoints": [{"addresses": [NODE_IP["node2"]], "nodeName": "node2",
                                 "conditions": {"ready": True}}]}
+    lab.popen("node2", lablib.PYTHON, lablib.NETTOOL, "serve", "--tcp", HOSTNET_ECHO, "--lifetime", 60)
     push(lab, objects() + [svc, endpoints], "the hostnet Service")
     route = lab.exec("node2", "ip", "-4", "route", "show", "10.244.1.0/24").stdout.strip()
-    check("dev" in route, "node2's host routes node1's pod CIDR into the exception interface",
-          "10.244.1.0/24 dev ...", route)
+    check("dev" in route and "mtu 1450" in route,
+          "node2's host routes node1's pod CIDR into the exception interface, with the tunnel's MTU",
+          "10.244.1.0/24 dev ... mtu 1450", route)
     c1_ip = CLIENTS["c1"][1]
     for what, host, port, src, seen in (
             ("c1 (node1) -> node2's address", NODE_IP["node2"], HOSTNET_TCP, f"{NS}/c1", c1_ip),
@@ -134,6 +139,13 @@ def host_network(lab):
     r = served(lab, "node2", "tcp", "10.244.1.10", 8080, "node2's host -> web-1 (node1)")
     check_eq((names(r), client_ip(r)), (["web-1"], [NODE_IP["node2"]]),
              "node2's host reaches a pod on node1 over VXLAN, from its own address")
+    # Full-size segments both ways: they must fit the tunnel (the host's MTU is the underlay's).
+    lab.serve(f"{NS}/c1", tcp=7070)
+    t = lab.nettool("node2", "tcp", c1_ip, 7070, "--size", 200000)
+    check(t["echoed"], "node2's host -> c1: 200000 bytes of TCP echoed over VXLAN", "echoed", t)
+    t = lab.nettool("underlay", "tcp", NODE_IP["node1"], HOSTNET_NODEPORT + 1, "--size", 200000)
+    check(t["echoed"], "outside -> node1 NodePort -> node2's host: 200000 bytes of TCP echoed",
+          "echoed", t)
 
 
 if __name__ == "__main__":
