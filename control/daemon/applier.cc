@@ -142,7 +142,8 @@ absl::StatusOr<uint64_t> Applier::SetNode(NodeModel node) {
   }
   if (absl::Status s = next.Check(); !s.ok()) return s;
   if (absl::Status s = ConfigureHostLocked(node); !s.ok()) return s;
-  return CommitLocked(std::move(next));
+  // New addresses on the exception interface may have taken routes through it with the old ones.
+  return CommitRemoteNodesLocked(std::move(next), /*resync=*/true);
 }
 
 absl::StatusOr<uint64_t> Applier::UpsertPods(std::vector<PodModel> pods) {

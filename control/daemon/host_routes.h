@@ -2,10 +2,12 @@
 // interface, so that the host (and every hostNetwork pod) reaches remote pods, and answers remote
 // nodes' traffic to its own addresses, over the overlay (dataplane/README.md, "The host across the
 // overlay"). The routes to this node's own pod CIDRs are Applier::ConfigureHostLocked's.
-// Kept in step with the remote nodes of every commit: routes a change needs are added before it is
-// published (a failure rejects the change, and what was added for it is taken out again); routes
-// it no longer needs are removed after (a failure there is reported and retried on the next
-// commit: nothing fails after the swap). Not thread-safe: the Applier calls it under its lock.
+// Kept in step with the remote nodes by every commit that can change them: routes a change needs
+// are added before it is published (a failure rejects the change, and what was added for it is
+// taken out again); routes it no longer needs are removed after (a failure there is reported and
+// retried on the next commit: nothing fails after the swap). SetNode and syncs add them all again
+// (new addresses on the interface may have taken routes through it with the old ones).
+// Not thread-safe: the Applier calls it under its lock.
 #pragma once
 #include <functional>
 #include <set>

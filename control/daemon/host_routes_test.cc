@@ -173,6 +173,14 @@ TEST_F(ApplierHostRoutesTest, RemoteNodesPodCidrsAreRoutedToTheHostWhileTheyExis
   EXPECT_THAT(applier_->host_pod_routes(), IsEmpty());
 }
 
+TEST_F(ApplierHostRoutesTest, SettingTheNodeAddsTheRoutesAgain) {
+  ASSERT_TRUE(applier_->UpsertRemoteNodes({Remote("node-b", "192.168.1.20", {P("10.244.2.0/24")})})
+                  .ok());
+  kernel_.routes.clear();  // as if the interface's address change had taken them
+  ASSERT_TRUE(applier_->SetNode(Local()).ok());
+  EXPECT_THAT(kernel_.routes, ElementsAre(P("10.244.2.0/24")));
+}
+
 TEST_F(ApplierHostRoutesTest, ASyncLeavesExactlyTheSyncedNodesRoutes) {
   ASSERT_TRUE(applier_->UpsertRemoteNodes({Remote("node-b", "192.168.1.20", {P("10.244.2.0/24")})})
                   .ok());

@@ -121,7 +121,10 @@ def host_network(lab):
                            {"name": "echo", "protocol": "TCP", "port": HOSTNET_ECHO}],
                  "endpoints": [{"addresses": [NODE_IP["node2"]], "nodeName": "node2",
                                 "conditions": {"ready": True}}]}
-    lab.popen("node2", lablib.PYTHON, lablib.NETTOOL, "serve", "--tcp", HOSTNET_ECHO, "--lifetime", 60)
+    echo = lab.popen("node2", lablib.PYTHON, lablib.NETTOOL, "serve", "--tcp", HOSTNET_ECHO,
+                     "--lifetime", 60)
+    if LineReader(echo).wait_for(lambda l: '"ready"' in l, timeout=10) is None:
+        raise lablib.CheckFailed("echo server in node2's host network namespace did not start")
     push(lab, objects() + [svc, endpoints], "the hostnet Service")
     route = lab.exec("node2", "ip", "-4", "route", "show", "10.244.1.0/24").stdout.strip()
     check("dev" in route and "mtu 1450" in route,
