@@ -28,7 +28,11 @@ Applier::Applier(dp::Ports& ports, dp::Published<dp::Snapshot>& published, Runti
       runtime_(std::move(runtime)),
       host_ifname_(std::move(host_ifname)),
       pod_port_type_(pod_port_type),
-      fib_(fib) {}
+      fib_(fib) {
+  if (runtime_.host) {
+    host_routes_.emplace(HostPodRoutes::ThroughInterface(host_ifname_, DefaultPodMtu(runtime_)));
+  }
+}
 
 absl::Status Applier::Start() {
   std::lock_guard lock(mu_);
@@ -138,7 +142,8 @@ absl::StatusOr<uint64_t> Applier::SetNode(NodeModel node) {
   }
   if (absl::Status s = next.Check(); !s.ok()) return s;
   if (absl::Status s = ConfigureHostLocked(node); !s.ok()) return s;
-  return CommitLocked(std::move(next));
+  // New addresses on the exception interface may have taken routes through it with the old ones.
+  return CommitRemoteNodesLocked(std::move(next), /*resync=*/true);
 }
 
 absl::StatusOr<uint64_t> Applier::UpsertPods(std::vector<PodModel> pods) {
@@ -209,7 +214,7 @@ absl::StatusOr<uint64_t> Applier::SyncLocked(NodeModel node, std::vector<PodMode
   }
   if (absl::Status s = next.Check(); !s.ok()) return s;
   if (absl::Status s = ConfigureHostLocked(node); !s.ok()) return s;
-  return CommitLocked(std::move(next));
+  return CommitRemoteNodesLocked(std::move(next), /*resync=*/true);
 }
 
 absl::StatusOr<uint64_t> Applier::UpsertRemoteNodes(std::vector<RemoteNodeModel> nodes) {
@@ -219,7 +224,7 @@ absl::StatusOr<uint64_t> Applier::UpsertRemoteNodes(std::vector<RemoteNodeModel>
     std::string name = n.name;
     next.remote_nodes[name] = std::move(n);
   }
-  return CommitLocked(std::move(next));
+  return CommitRemoteNodesLocked(std::move(next), /*resync=*/false);
 }
 
 absl::StatusOr<uint64_t> Applier::DeleteRemoteNodes(const std::vector<std::string>& names) {
@@ -239,7 +244,7 @@ absl::StatusOr<uint64_t> Applier::DeleteRemoteNodes(const std::vector<std::strin
           count > 3 ? ", ..." : "", "); delete them first"));
     }
   }
-  return CommitLocked(std::move(next));
+  return CommitRemoteNodesLocked(std::move(next), /*resync=*/false);
 }
 
 absl::StatusOr<uint64_t> Applier::UpsertNamespaces(std::vector<NamespaceModel> namespaces) {

@@ -18,6 +18,7 @@
 #include "control/daemon/neighbor_cache.h"
 #include "control/daemon/pod_port.h"
 #include "control/daemon/health_check_server.h"
+#include "control/daemon/host_routes.h"
 #include "control/daemon/service_installer.h"
 #include "control/model/desired_state.h"
 #include "control/model/service_model.h"
@@ -136,6 +137,12 @@ class Applier {
   // The Services as installed (reads, tests): compiled entries and backends per Service.
   std::map<ServiceKey, CompiledService> installed_services() const;
 
+  // The host's routes to remote nodes' pod CIDRs (control/daemon/host_routes.h): made through
+  // the exception interface when the runtime has one; tests give their own operations here (then
+  // routes are kept with or without a host port). Call before Start().
+  void SetHostPodRouteOps(HostPodRoutes::Ops ops);
+  std::set<Ip4Prefix> host_pod_routes() const;
+
   DesiredState state() const;
   uint64_t generation() const;
   const RuntimePorts& runtime() const { return runtime_; }
@@ -160,6 +167,9 @@ class Applier {
   bool IsNextHopLocked(Ip4 ip) const;
   void ApplyFibSteps(const std::vector<FibStep>& steps);
   absl::Status ConfigureHostLocked(const NodeModel& node);
+  // CommitLocked for a change of remote nodes, with the host's routes to their pod CIDRs around
+  // it (control/daemon/host_routes_applier.cc). `resync`: re-add every route (a full sync).
+  absl::StatusOr<uint64_t> CommitRemoteNodesLocked(DesiredState next, bool resync);
   std::string NextPortName();
 
   mutable std::mutex mu_;
@@ -187,6 +197,7 @@ class Applier {
   // the next generation from it again instead of recompiling the desired state.
   std::optional<dp::SnapshotSpec> last_spec_;
   HealthCheckServer* health_checks_ = nullptr;     // guarded by mu_
+  std::optional<HostPodRoutes> host_routes_;       // guarded by mu_; none: no host side
 };
 
 }  // namespace nodeplane::ctl

@@ -231,7 +231,7 @@ absl::Status ConfigureHostInterface(const std::string& ifname, const std::vector
   return SetLinkUp(*sock, *link, true);
 }
 
-absl::Status ReplaceRoute(const Ip4Prefix& prefix, const std::string& ifname) {
+absl::Status ReplaceRoute(const Ip4Prefix& prefix, const std::string& ifname, uint32_t mtu) {
   if (absl::Status s = ValidateIfname(ifname, "ifname"); !s.ok()) return s;
   if (prefix.len > 32) {
     return absl::InvalidArgumentError("prefix " + prefix.ToString() + ": length over 32");
@@ -244,7 +244,20 @@ absl::Status ReplaceRoute(const Ip4Prefix& prefix, const std::string& ifname) {
   if (!sock.ok()) return sock.status();
   auto link = GetLink(*sock, ifname);
   if (!link.ok()) return link.status();
-  return ReplaceIpv4Route(*sock, *link, {prefix, std::nullopt});
+  return ReplaceIpv4Route(*sock, *link, {prefix, std::nullopt, mtu});
+}
+
+absl::Status DeleteRoute(const Ip4Prefix& prefix, const std::string& ifname) {
+  if (absl::Status s = ValidateIfname(ifname, "ifname"); !s.ok()) return s;
+  if (prefix.len > 32) {
+    return absl::InvalidArgumentError("prefix " + prefix.ToString() + ": length over 32");
+  }
+  auto sock = nl::Socket::Open();
+  if (!sock.ok()) return sock.status();
+  auto link = GetLink(*sock, ifname);
+  if (!link.ok()) return absl::IsNotFound(link.status()) ? absl::OkStatus() : link.status();
+  absl::Status s = DeleteIpv4Route(*sock, *link, {prefix, std::nullopt, 0});
+  return absl::IsNotFound(s) ? absl::OkStatus() : s;
 }
 
 }  // namespace nodeplane::ctl

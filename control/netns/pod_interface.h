@@ -54,8 +54,13 @@ absl::StatusOr<bool> LinkExistsInNetns(const std::string& netns_path, const std:
 absl::Status ConfigureHostInterface(const std::string& ifname,
                                     const std::vector<nodeplane::Ip4Prefix>& addrs, uint32_t mtu);
 
-// Adds or replaces `prefix dev ifname scope link` in the caller's netns (main table), e.g. to reach
-// pod CIDRs through the exception port. InvalidArgument if the prefix has host bits set.
-absl::Status ReplaceRoute(const nodeplane::Ip4Prefix& prefix, const std::string& ifname);
+// Adds or replaces `prefix dev ifname scope link [mtu M]` in the caller's netns (main table), e.g.
+// to reach pod CIDRs through the exception port; mtu 0: the link's. InvalidArgument if the prefix
+// has host bits set.
+absl::Status ReplaceRoute(const nodeplane::Ip4Prefix& prefix, const std::string& ifname,
+                          uint32_t mtu = 0);
+
+// Removes `prefix dev ifname` from the caller's netns (main table). OK if it is already gone.
+absl::Status DeleteRoute(const nodeplane::Ip4Prefix& prefix, const std::string& ifname);
 
 }  // namespace nodeplane::ctl

@@ -450,6 +450,25 @@ TEST_F(PodInterfaceTest, ReplaceRouteAddsAndMovesARoute) {
   EXPECT_THAT(s.message(), HasSubstr("\"nphost9\""));
 }
 
+TEST_F(PodInterfaceTest, DeleteRouteRemovesOnlyThatRouteAndIsIdempotent) {
+  AddVeth(host_, "nphost0");
+  ASSERT_TRUE(ConfigureHostInterface("nphost0", {Addr("10.0.0.1", 24)}, 1500).ok());
+  ASSERT_TRUE(ReplaceRoute(*Ip4Prefix::Parse("10.244.1.0/24"), "nphost0").ok());
+  ASSERT_TRUE(ReplaceRoute(*Ip4Prefix::Parse("10.244.2.0/24"), "nphost0").ok());
+
+  absl::Status s = DeleteRoute(*Ip4Prefix::Parse("10.244.1.0/24"), "nphost0");
+  ASSERT_TRUE(s.ok()) << s;
+  const std::string routes = IpCmd(host_, "-4 route show");
+  EXPECT_THAT(routes, Not(HasSubstr("10.244.1.0/24")));
+  EXPECT_THAT(routes, HasSubstr("10.244.2.0/24 dev nphost0 proto static scope link"));
+  EXPECT_THAT(routes, HasSubstr("10.0.0.0/24 dev nphost0"));
+  EXPECT_TRUE(DeleteRoute(*Ip4Prefix::Parse("10.244.1.0/24"), "nphost0").ok()) << "already gone";
+  // With an MTU (the host's routes to remote pod CIDRs: what fits the tunnel).
+  ASSERT_TRUE(ReplaceRoute(*Ip4Prefix::Parse("10.244.3.0/24"), "nphost0", 1450).ok());
+  EXPECT_THAT(IpCmd(host_, "-4 route show 10.244.3.0/24"), HasSubstr("mtu 1450"));
+  EXPECT_TRUE(DeleteRoute(*Ip4Prefix::Parse("10.244.2.0/24"), "nphost9").ok()) << "link gone";
+}
+
 TEST_F(PodInterfaceTest, CreateVethPairMakesASilentHostEnd) {
   const auto pair = CreateVethPair("npv0", "npv0p", 1400);
   ASSERT_TRUE(pair.ok()) << pair.status();

@@ -44,6 +44,16 @@ inline bool IsOurs(const Snapshot& snap, const PortEntry& uplink, uint32_t ip) n
   return to != LocalRouteTable::kMiss && snap.port(to).kind == PortKind::kHost;
 }
 
+// An address of another node's pod CIDRs (the Fib), not that node's own underlay address: the
+// host routes those into the exception port too (ip4_lookup carries them over the overlay).
+inline bool IsRemotePod(const Snapshot& snap, uint32_t ip) noexcept {
+  if (!snap.overlay.enabled || snap.fib == nullptr) return false;
+  const uint32_t slot = snap.fib->Lookup(ip);
+  if (slot == Fib::kMiss) return false;
+  const RemoteNodeEntry* node = snap.remotes.Find(slot);
+  return node != nullptr && node->underlay_ip != ip;
+}
+
 // A wanted next hop (a remote node's underlay neighbour) showed its MAC: tell control. Never
 // blocks: a full ring loses the event, counted.
 inline void ReportNeighbor(StageContext& ctx, const rte_arp_hdr& arp) noexcept {
@@ -86,9 +96,10 @@ inline Edge HandleOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
   const uint32_t target = arp->arp_data.arp_tip;
   if (port.kind == PortKind::kPod) {
     if (!request || target != port.gateway_ip) return Drop(m, DropReason::kArpNotGateway);
-  } else {  // host exception port: answer for our pods, pass the rest to the wire
+  } else {  // host exception port: answer for pods (ours, other nodes'), pass the rest to the wire
     const uint16_t to = request ? ctx.snap.routes.Lookup(target) : LocalRouteTable::kMiss;
-    if (to == LocalRouteTable::kMiss || ctx.snap.port(to).kind != PortKind::kPod) {
+    const bool local_pod = to != LocalRouteTable::kMiss && ctx.snap.port(to).kind == PortKind::kPod;
+    if (!local_pod && !(request && IsRemotePod(ctx.snap, target))) {
       m.punt = true;
       ctx.burst_has |= kHasPunt;
       return Edge::kNext;

@@ -2,8 +2,10 @@
 //   From a pod:    a request for its gateway address is answered in place (proxy ARP, routed model:
 //                  every pod's next hop is the link-local gateway, answered with our MAC);
 //                  anything else is dropped (ARP_NOT_GATEWAY).
-//   From the host: a request for a local pod's address is answered (the host routes pod traffic
-//                  into the exception port); the rest is the host's own business → meta.punt.
+//   From the host: a request for a local pod's address, or for one in a remote node's pod CIDRs
+//                  (the Fib; not that node's own underlay address), is answered (the host routes
+//                  pod traffic into the exception port); the rest is the host's own business →
+//                  meta.punt.
 //   From uplink:   a request for one of the node's addresses (the uplink's, the VTEP, one routed to
 //                  the host) and every reply → meta.punt (the host kernel owns the node's addresses
 //                  on the wire); a request for any other address is dropped (ARP_NOT_FOR_US: ARP

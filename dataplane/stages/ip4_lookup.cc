@@ -40,6 +40,14 @@ inline bool TranslatedHere(const Snapshot& snap, const PacketMeta& m) noexcept {
   return (e.dnat_ip | e.snat_ip) != 0;
 }
 
+// The host's own packet (not a translated connection's) to a remote node's underlay address, or
+// to a node gone from this snapshot: host-to-host traffic stays on the underlay, untouched.
+inline bool HostToUnderlay(const Snapshot& snap, const PacketMeta& m, uint32_t slot) noexcept {
+  if (snap.port(m.in_port).kind != PortKind::kHost || TranslatedHere(snap, m)) return false;
+  const RemoteNodeEntry* node = snap.remotes.Find(slot);
+  return node == nullptr || node->underlay_ip == m.dst_ip;
+}
+
 inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge,
                     uint8_t* has) noexcept {
   const PortEntry& in = snap.port(m.in_port);
@@ -48,7 +56,12 @@ inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge
     if (m.own_reply && snap.fib != nullptr) return Local::kTryRemote;
     if (to == LocalRouteTable::kMiss && ToUplinkPeer(snap, m)) return Local::kDecided;
     if (to == LocalRouteTable::kMiss && TranslatedHere(snap, m)) return Local::kTryRemote;
-    if (to == LocalRouteTable::kMiss || snap.port(to).kind != PortKind::kPod) {
+    if (to != LocalRouteTable::kMiss && snap.port(to).kind == PortKind::kHost) {
+      // For one of this node's own addresses (a host-network endpoint, or the node itself):
+      // delivered to the host kernel; host_exception gives it the Ethernet header the host expects.
+      m.punt = true;
+      *has |= kHasPunt;
+    } else if (to == LocalRouteTable::kMiss || snap.port(to).kind != PortKind::kPod) {
       *edge = Drop(m, DropReason::kVxlanInnerNoPod);
     } else {
       m.out_port = to;
@@ -74,6 +87,12 @@ inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge
   // the rest passes through untouched.
   if (to == LocalRouteTable::kMiss && ToUplinkPeer(snap, m)) return Local::kDecided;
   if (to == LocalRouteTable::kMiss && TranslatedHere(snap, m)) return Local::kTryRemote;
+  // The host's own packets to a remote pod CIDR travel the overlay like a pod's (LookupRemote
+  // leaves those to a remote node's underlay address to the host).
+  if (to == LocalRouteTable::kMiss && in.kind == PortKind::kHost && snap.overlay.enabled &&
+      snap.fib != nullptr) {
+    return Local::kTryRemote;
+  }
   if (to == LocalRouteTable::kMiss || snap.port(to).kind != PortKind::kPod) {
     m.punt = true;
     *has |= kHasPunt;
@@ -105,6 +124,11 @@ void LookupRemote(StageContext& ctx, Burst& b, Verdicts& out, const uint16_t* id
         m.punt = true;  // e.g. a host-network backend on another node: the host routes it
         ctx.burst_has |= kHasPunt;
       }
+      continue;
+    }
+    if (HostToUnderlay(ctx.snap, m, slot[j])) {
+      m.punt = true;
+      ctx.burst_has |= kHasPunt;
       continue;
     }
     m.out_port = ctx.snap.uplink_port;

@@ -12,11 +12,16 @@
 //                  this node translated (its conntrack entry has a DNAT or SNAT) to a remote pod
 //                  CIDR (Fib) → that node; svc_lb's REJECT reply to a client behind VXLAN
 //                  (meta.own_reply) → the client's node by the Fib (NO_ROUTE if it has none);
+//                  one of this node's own addresses (routed to the host port: a host-network
+//                  endpoint) → meta.punt (host_exception delivers it to the host kernel);
 //                  anything else → VXLAN_INNER_NO_POD (no other transit).
 //   From uplink/host: a local pod → meta.out_port; a reply to an outside client → uplink; a
 //                  connection this node translated (a Service from outside whose backend runs on
-//                  another node) to a remote pod CIDR → that node over VXLAN; anything else
-//                  (including the node's own addresses seen on the uplink) is the host's → meta.punt.
+//                  another node) to a remote pod CIDR → that node over VXLAN; from the host, a
+//                  remote pod CIDR (Fib) → that node over VXLAN like a pod's packet, but a remote
+//                  node's own underlay address (the Fib's /32 to it) stays on the underlay
+//                  (meta.punt); anything else (including the node's own addresses seen on the
+//                  uplink) is the host's → meta.punt.
 //   Edges:   kNext, kDrop.   Reads: Snapshot::routes, fib, overlay, ports, uplink_peers; meta.ct.
 //   Never:   allocates, locks, logs.
 #pragma once

@@ -55,16 +55,9 @@ TEST_F(OverlayForwardTest, SpoofedPodSourceIsDroppedBeforeTheFib) {
   EXPECT_EQ(out.meta.remote, kNoRemote);
 }
 
-TEST_F(OverlayForwardTest, HostAndUplinkTrafficToRemoteCidrsIsNeverEncapsulated) {
+// The host's own packets to remote pods do travel the overlay: host_network_overlay_test.cc.
+TEST_F(OverlayForwardTest, UplinkTrafficToRemoteCidrsIsNeverEncapsulated) {
   OverlayHarness<HostExceptionStage> h(*world_.snap);
-  const auto from_host = h.Run(Pkt()
-                                   .Eth(Topo::HostMac(), Topo::GatewayMac())
-                                   .Ip4(Topo::NodeIp(), Overlay::PodOnB())
-                                   .Udp(1, 2),
-                               Topo::kHost);
-  EXPECT_TRUE(from_host.meta.punt);
-  EXPECT_EQ(from_host.meta.remote, kNoRemote);
-  EXPECT_EQ(from_host.meta.out_port, Topo::kUplink);
   const auto from_uplink = h.Run(Pkt()
                                      .Eth(Topo::RouterMac(), Topo::UplinkMac())
                                      .Ip4(Topo::RemoteIp(), Overlay::PodOnB())

@@ -11,14 +11,18 @@ network: from the underlay host (10.77.0.1) and from a pod to the *other* node's
   node2 (no local endpoint) drops and counts svc_no_local_endpoint;
 - a NodePort whose Service has no endpoints refuses at once (TCP RST, ICMP port unreachable: the
   client sees "connection refused", never a timeout) a pod of the other node (the reply goes back
-  over VXLAN) and the underlay host, and the called node counts svc_no_endpoints.
+  over VXLAN) and the underlay host, and the called node counts svc_no_endpoints;
+- a host-network endpoint: a server in node2's own network namespace (a hostNetwork pod's view)
+  is reached over VXLAN from a pod on node1 at node2's address, through a ClusterIP whose endpoint
+  is node2's address, and from the underlay host through node1's NodePort (eTP Cluster: node1's
+  overlay address is what it sees); node2's host reaches a pod on node1 the same way.
 """
 import sys
 
 import lablib
-from lablib import check, check_eq
+from lablib import LineReader, check, check_eq
 from services import (CLIENTS, EXTERNAL_IP, LB_IP, NODE_IP, NODEPORT_EMPTY, NODEPORT_LOCAL, NODEPORT_WEB,
-                      NS, OUTSIDE, ask, client_ip, names, served, setup)
+                      NS, OUTSIDE, WHOAMI, ask, client_ip, names, objects, push, served, setup)
 
 # Where eTP Cluster traffic from outside is SNATed: the called node's pod CIDR's network address
 # (control/compile/overlay_source.h), which the other node routes back to it over VXLAN.
@@ -90,6 +94,61 @@ def test(lab):
     check(r["error"] == "refused" and r["elapsed"] < 0.5,
           "outside -> node1 NodePort without endpoints: TCP refused in < 0.5 s", "refused", r)
 
+
+    host_network(lab)
+
+
+# A Service whose only endpoint is node2's own address (a hostNetwork pod there).
+HOSTNET_VIP, HOSTNET_NODEPORT, HOSTNET_TCP, HOSTNET_ECHO = "10.96.0.18", 30083, 8181, 7171
+
+
+def host_network(lab):
+    lablib.log("-- a host-network endpoint on node2, over the overlay")
+    p = lab.popen("node2", lablib.PYTHON, WHOAMI, "serve", "--name", "host-node2",
+                  "--tcp", HOSTNET_TCP, "--lifetime", 60)
+    if LineReader(p).wait_for(lambda l: '"ready"' in l, timeout=10) is None:
+        raise lablib.CheckFailed("whoami in node2's host network namespace did not start")
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "hostnet", "namespace": NS},
+           "spec": {"type": "NodePort", "clusterIP": HOSTNET_VIP, "externalTrafficPolicy": "Cluster",
+                    "ports": [{"name": "http", "protocol": "TCP", "port": 80,
+                               "targetPort": HOSTNET_TCP, "nodePort": HOSTNET_NODEPORT},
+                              {"name": "echo", "protocol": "TCP", "port": 81,
+                               "targetPort": HOSTNET_ECHO, "nodePort": HOSTNET_NODEPORT + 1}]}}
+    endpoints = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+                 "metadata": {"name": "hostnet-1", "namespace": NS,
+                              "labels": {"kubernetes.io/service-name": "hostnet"}},
+                 "ports": [{"name": "http", "protocol": "TCP", "port": HOSTNET_TCP},
+                           {"name": "echo", "protocol": "TCP", "port": HOSTNET_ECHO}],
+                 "endpoints": [{"addresses": [NODE_IP["node2"]], "nodeName": "node2",
+                                "conditions": {"ready": True}}]}
+    echo = lab.popen("node2", lablib.PYTHON, lablib.NETTOOL, "serve", "--tcp", HOSTNET_ECHO,
+                     "--lifetime", 60)
+    if LineReader(echo).wait_for(lambda l: '"ready"' in l, timeout=10) is None:
+        raise lablib.CheckFailed("echo server in node2's host network namespace did not start")
+    push(lab, objects() + [svc, endpoints], "the hostnet Service")
+    route = lab.exec("node2", "ip", "-4", "route", "show", "10.244.1.0/24").stdout.strip()
+    check("dev" in route and "mtu 1450" in route,
+          "node2's host routes node1's pod CIDR into the exception interface, with the tunnel's MTU",
+          "10.244.1.0/24 dev ... mtu 1450", route)
+    c1_ip = CLIENTS["c1"][1]
+    for what, host, port, src, seen in (
+            ("c1 (node1) -> node2's address", NODE_IP["node2"], HOSTNET_TCP, f"{NS}/c1", c1_ip),
+            ("c1 (node1) -> ClusterIP, endpoint node2's address", HOSTNET_VIP, 80, f"{NS}/c1", c1_ip),
+            ("outside -> node1 NodePort, endpoint node2's address", NODE_IP["node1"], HOSTNET_NODEPORT,
+             "underlay", "10.244.1.0")):
+        r = served(lab, src, "tcp", host, port, what, count=3)
+        check_eq(names(r), ["host-node2"], f"{what}: node2's host answers")
+        check_eq(client_ip(r), [seen], f"{what}: it sees {seen}")
+    r = served(lab, "node2", "tcp", "10.244.1.10", 8080, "node2's host -> web-1 (node1)")
+    check_eq((names(r), client_ip(r)), (["web-1"], [NODE_IP["node2"]]),
+             "node2's host reaches a pod on node1 over VXLAN, from its own address")
+    # Full-size segments both ways: they must fit the tunnel (the host's MTU is the underlay's).
+    lab.serve(f"{NS}/c1", tcp=7070)
+    t = lab.nettool("node2", "tcp", c1_ip, 7070, "--size", 200000)
+    check(t["echoed"], "node2's host -> c1: 200000 bytes of TCP echoed over VXLAN", "echoed", t)
+    t = lab.nettool("underlay", "tcp", NODE_IP["node1"], HOSTNET_NODEPORT + 1, "--size", 200000)
+    check(t["echoed"], "outside -> node1 NodePort -> node2's host: 200000 bytes of TCP echoed",
+          "echoed", t)
 
 
 if __name__ == "__main__":
