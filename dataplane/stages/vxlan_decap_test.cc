@@ -181,12 +181,6 @@ std::vector<DropCase> DropCases() {
                       .Ip4(Overlay::PodOnB(), Overlay::PodOnC())
                       .Udp(1, 2)),
        DropReason::kVxlanInnerNoPod, "ip4_lookup"},
-      {"InnerDestinationIsThisNode",
-       VxlanFrame(Pkt()
-                      .Eth(Overlay::NodeBVtepMac(), Overlay::VtepMac())
-                      .Ip4(Overlay::PodOnB(), Topo::NodeIp())
-                      .Udp(1, 22)),
-       DropReason::kVxlanInnerNoPod, "ip4_lookup"},
       {"InnerDestinationIsNowhere",
        VxlanFrame(Pkt()
                       .Eth(Overlay::NodeBVtepMac(), Overlay::VtepMac())
