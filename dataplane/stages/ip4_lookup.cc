@@ -56,15 +56,16 @@ inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge
     if (m.own_reply && snap.fib != nullptr) return Local::kTryRemote;
     if (to == LocalRouteTable::kMiss && ToUplinkPeer(snap, m)) return Local::kDecided;
     if (to == LocalRouteTable::kMiss && TranslatedHere(snap, m)) return Local::kTryRemote;
-    if (to != LocalRouteTable::kMiss && snap.port(to).kind == PortKind::kHost) {
+    const PortKind to_kind = to == LocalRouteTable::kMiss ? PortKind::kNone : snap.port(to).kind;
+    if (to_kind == PortKind::kPod) [[likely]] {
+      m.out_port = to;
+    } else if (to_kind == PortKind::kHost) {
       // For one of this node's own addresses (a host-network endpoint, or the node itself):
       // delivered to the host kernel; host_exception gives it the Ethernet header the host expects.
       m.punt = true;
       *has |= kHasPunt;
-    } else if (to == LocalRouteTable::kMiss || snap.port(to).kind != PortKind::kPod) {
-      *edge = Drop(m, DropReason::kVxlanInnerNoPod);
     } else {
-      m.out_port = to;
+      *edge = Drop(m, DropReason::kVxlanInnerNoPod);
     }
     return Local::kDecided;
   }
