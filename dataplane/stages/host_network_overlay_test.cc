@@ -44,27 +44,10 @@ constexpr uint16_t kClientPort = 40000;
 
 uint16_t Be16(uint16_t v) { return __builtin_bswap16(v); }
 
-uint16_t OuterSourcePort(const Bytes& got) {
-  const uint16_t sport = got.size() >= 36 ? static_cast<uint16_t>(got[34] << 8 | got[35]) : 0;
-  EXPECT_GE(sport, 49152) << "outer UDP source port from the inner flow hash";
-  return sport;
-}
-
-// What this node's vxlan_encap puts around `inner` for B (source port taken from `got`).
-Bytes FromUsToB(const Bytes& inner, const Bytes& got) {
-  OuterFields o;
-  o.eth_src = Topo::UplinkMac();
-  o.eth_dst = Overlay::NodeBMac();
-  o.ip_src = Topo::NodeIp();
-  o.ip_dst = Overlay::NodeBIp();
-  o.sport = OuterSourcePort(got);
-  return VxlanFrame(inner, o);
-}
-
 // What B's vxlan_encap puts around `inner` for us.
 Bytes FromBToUs(const Bytes& inner, const Bytes& got) {
   OuterFields o;  // defaults: B's uplink → our uplink, B's VTEP → ours
-  o.sport = OuterSourcePort(got);
+  o.sport = testing::OuterSourcePort(got);
   return VxlanFrame(inner, o);
 }
 
@@ -117,7 +100,7 @@ TEST(HostNetworkOverlay, TheHostsPacketToARemotePodLeavesEncapsulatedToItsNode) 
                           .Ip4(Topo::NodeIp(), Overlay::PodOnB())
                           .Ttl(63)
                           .Udp(5353, 53);
-  EXPECT_TRUE(SameFrame(FromUsToB(inner, out.bytes), out.bytes));
+  EXPECT_TRUE(SameFrame(testing::VxlanToB(inner, out.bytes), out.bytes));
   EXPECT_EQ(h.events(Counter::kVxlanEncapsulated), 1u);
   EXPECT_EQ(h.events(Counter::kHostToUplink), 0u);
   EXPECT_EQ(h.leaked_mbufs(), 0);
@@ -239,7 +222,7 @@ TEST(HostNetworkOverlay, ANodePortWhoseEndpointIsAnotherNodesHostGoesThereAndBac
                               .Ip4(kOverlaySnat, Overlay::NodeBIp())
                               .Ttl(63)
                               .Tcp(kClientPort, kHostPort, testing::kTcpSyn);
-  ASSERT_TRUE(SameFrame(FromUsToB(syn_inner, syn.bytes), syn.bytes));
+  ASSERT_TRUE(SameFrame(testing::VxlanToB(syn_inner, syn.bytes), syn.bytes));
 
   // B: that frame reaches B's host port.
   const auto at_b = on_b.Run(syn.bytes, Topo::kUplink);

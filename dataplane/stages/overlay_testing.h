@@ -176,6 +176,30 @@ inline Bytes VxlanFrame(const Bytes& inner, const OuterFields& o = {}) {
   return f;
 }
 
+// The outer UDP source port of an encapsulated frame `got` (a flow hash, in the dynamic range).
+inline uint16_t OuterSourcePort(const Bytes& got) {
+  const uint16_t sport = got.size() >= 36 ? static_cast<uint16_t>(got[34] << 8 | got[35]) : 0;
+  EXPECT_GE(sport, 49152) << "outer UDP source port from the inner flow hash";
+  return sport;
+}
+
+// This node's outer headers towards node B (our uplink → B's, our VTEP → B's), default port/VNI.
+inline OuterFields OuterToB() {
+  OuterFields o;
+  o.eth_src = Topo::UplinkMac();
+  o.eth_dst = Overlay::NodeBMac();
+  o.ip_src = Topo::NodeIp();
+  o.ip_dst = Overlay::NodeBIp();
+  return o;
+}
+
+// What this node's vxlan_encap puts around `inner` for B (the source port taken from `got`).
+inline Bytes VxlanToB(const Bytes& inner, const Bytes& got) {
+  OuterFields o = OuterToB();
+  o.sport = OuterSourcePort(got);
+  return VxlanFrame(inner, o);
+}
+
 using OverlayOutcome = Outcome;
 
 // StageHarness for frames that all arrive on one port, with an RSS hash knob (vxlan_encap takes

@@ -103,19 +103,6 @@ Bytes ResetFrame(Mac src_mac, Mac dst_mac, Ip4 from, Ip4 to, uint16_t sport, uin
   return f;
 }
 
-// The outer header our vxlan_encap puts in front of a packet for B (the UDP source port is a flow
-// hash: taken from `got`, checked for its range).
-Bytes ToB(const Bytes& inner, const Bytes& got) {
-  OuterFields o;
-  o.eth_src = Topo::UplinkMac();
-  o.eth_dst = Overlay::NodeBMac();
-  o.ip_src = Topo::NodeIp();
-  o.ip_dst = Overlay::NodeBIp();
-  o.sport = got.size() >= 36 ? static_cast<uint16_t>(got[34] << 8 | got[35]) : 0;
-  EXPECT_GE(o.sport, 49152) << "outer UDP source port from the inner flow hash";
-  return VxlanFrame(inner, o);
-}
-
 // svc_lb's part: the reply continues, and its meta describes the reply (what ip4_lookup routes,
 // what policy and conntrack must leave alone).
 TEST(ServiceRejectOverlay, SvcLbHandsOnTheReplyDescribedAsAReply) {
@@ -156,7 +143,7 @@ TEST(ServiceRejectOverlay, ATcpClientBehindVxlanGetsAResetEncapsulatedToItsNode)
   // From the address and port the pod called, routed here once (TTL 63), for B's VTEP.
   const Bytes rst = ResetFrame(Overlay::VtepMac(), Overlay::NodeBVtepMac(), Topo::NodeIp(),
                                Overlay::PodOnB(), kNodePort, kClientPort, kClientSeq, 63);
-  EXPECT_TRUE(SameFrame(ToB(rst, out.bytes), out.bytes));
+  EXPECT_TRUE(SameFrame(testing::VxlanToB(rst, out.bytes), out.bytes));
   EXPECT_EQ(h.drops(DropReason::kSvcNoEndpoints), 1u) << "still counted as refused";
   EXPECT_EQ(h.drops(DropReason::kVxlanInnerNoPod), 0u);
   EXPECT_EQ(h.events(Counter::kVxlanEncapsulated), 1u);
@@ -180,7 +167,7 @@ TEST(ServiceRejectOverlay, AUdpClientBehindVxlanGetsPortUnreachableQuotingItsPac
                          .Ttl(63)
                          .Icmp(3, 3)
                          .Payload(quote);
-  EXPECT_TRUE(SameFrame(ToB(icmp, out.bytes), out.bytes));
+  EXPECT_TRUE(SameFrame(testing::VxlanToB(icmp, out.bytes), out.bytes));
   EXPECT_EQ(h.drops(DropReason::kSvcNoEndpoints), 1u);
   EXPECT_EQ(h.leaked_mbufs(), 0);
 }
@@ -314,7 +301,7 @@ TEST(ServiceRejectOverlay, ThroughThePipelineTheReplyLeavesTheUplinkEncapsulated
   ASSERT_EQ(sent.size(), 2u);
   const Bytes rst = ResetFrame(Overlay::VtepMac(), Overlay::NodeBVtepMac(), Topo::NodeIp(),
                                Overlay::PodOnB(), kNodePort, kClientPort, kClientSeq, 63);
-  EXPECT_TRUE(SameFrame(ToB(rst, sent[0]), sent[0]));
+  EXPECT_TRUE(SameFrame(testing::VxlanToB(rst, sent[0]), sent[0]));
   EXPECT_EQ(sent[1].size(), kOuterLen + 14 + 20 + 8 + 28);
   EXPECT_EQ(sent[1][kOuterLen + 14 + 9], IPPROTO_ICMP);
   EXPECT_EQ(worker->counters.drops[static_cast<uint8_t>(DropReason::kSvcNoEndpoints)], 2u);

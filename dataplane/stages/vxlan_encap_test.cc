@@ -42,11 +42,7 @@ uint16_t SourcePort(const Bytes& frame) {
 Bytes ExpectedOnTheWire(Pkt inner_before, uint8_t ttl_before, uint16_t sport) {
   const Bytes inner = inner_before.Eth(Overlay::VtepMac(), Overlay::NodeBVtepMac())
                           .Ttl(static_cast<uint8_t>(ttl_before - 1));
-  OuterFields o;
-  o.eth_src = Topo::UplinkMac();
-  o.eth_dst = Overlay::NodeBMac();
-  o.ip_src = Topo::NodeIp();
-  o.ip_dst = Overlay::NodeBIp();
+  OuterFields o = testing::OuterToB();
   o.sport = sport;
   o.dport = Overlay::kPort;
   o.vni = Overlay::kVni;
