@@ -11,6 +11,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -139,6 +140,7 @@ bool CtFilter::Matches(const CtKey& orig, const CtEntry& e) const noexcept {
 
 Conntrack::~Conntrack() {
   if (free_ != nullptr) rte_ring_free(free_);
+  if (free_ext_ != nullptr) rte_ring_free(free_ext_);
   rte_free(fastpath_);
   rte_free(records_);
   rte_free(bucket_mem_);
@@ -158,15 +160,21 @@ bool Conntrack::Init(const Limits& limits, rte_rcu_qsbr* qsbr, std::string* erro
       "np_ct_buckets", sizeof(CtBucket) * (main_buckets + extension_buckets), 64, socket));
   records_ = static_cast<CtRecord*>(
       rte_zmalloc_socket("np_ct_records", sizeof(CtRecord) * limits.entries, 64, socket));
-  fastpath_ = static_cast<CtFastpathSlot*>(rte_zmalloc_socket(
-      "np_ct_fastpath", sizeof(CtFastpathSlot) * limits.entries, 64, socket));
+  fastpath_ = static_cast<CtFastpathSlot*>(
+      rte_zmalloc_socket("np_ct_fastpath", sizeof(CtFastpathSlot) * limits.entries, 64, socket));
   const std::string ring_name = std::string(name) + "_free";
   free_ = rte_ring_create_elem(ring_name.c_str(), sizeof(uint32_t), limits.entries, socket,
                                RING_F_EXACT_SZ);
-  if (bucket_mem_ == nullptr || records_ == nullptr || fastpath_ == nullptr || free_ == nullptr) {
+  const std::string ext_ring_name = std::string(name) + "_ext";
+  free_ext_ = rte_ring_create_elem(ext_ring_name.c_str(), sizeof(uint32_t), extension_buckets,
+                                   socket, RING_F_EXACT_SZ);
+  if (bucket_mem_ == nullptr || records_ == nullptr || fastpath_ == nullptr || free_ == nullptr ||
+      free_ext_ == nullptr) {
     *error = std::string("conntrack: no memory for ") + std::to_string(limits.entries) +
              " connections (" + rte_strerror(rte_errno) + ")";
     if (free_ != nullptr) rte_ring_free(free_);
+    if (free_ext_ != nullptr) rte_ring_free(free_ext_);
+    free_ext_ = nullptr;
     rte_free(fastpath_);
     rte_free(records_);
     rte_free(bucket_mem_);
@@ -180,6 +188,9 @@ bool Conntrack::Init(const Limits& limits, rte_rcu_qsbr* qsbr, std::string* erro
   std::vector<uint32_t> all(limits.entries);
   for (uint32_t i = 0; i < limits.entries; ++i) all[i] = i;
   rte_ring_enqueue_bulk_elem(free_, all.data(), sizeof(uint32_t), limits.entries, nullptr);
+  std::vector<uint32_t> ext(extension_buckets);
+  for (uint32_t i = 0; i < extension_buckets; ++i) ext[i] = main_buckets + i;
+  rte_ring_enqueue_bulk_elem(free_ext_, ext.data(), sizeof(uint32_t), extension_buckets, nullptr);
   const uint64_t after = HeapAllocated();
   capacity_ = limits.entries;
   bytes_per_connection_ = (after - before + capacity_ - 1) / capacity_;
@@ -297,16 +308,21 @@ Conntrack::Insert Conntrack::Create(const CtKey& orig, uint32_t orig_hash, uint3
     FreeRecord(r);
     return Insert::kCollision;
   }
+  // An extension bucket from the reserve, or 0 when it is empty.
+  const auto take = [this]() noexcept {
+    uint32_t x = 0;
+    return rte_ring_mc_dequeue_elem(free_ext_, &x, sizeof(x)) == 0 ? x : 0;
+  };
   // The original key publishes the record (release); nothing has seen it if that fails.
   const CtPlace orig_place = buckets_.Place(orig_hash);
-  if (!buckets_.Insert(orig_place, CtBuckets::SlotValue(orig_place.sig, r, false))) {
+  if (!buckets_.Insert(orig_place, CtBuckets::SlotValue(orig_place.sig, r, false), take)) {
     FreeRecord(r);
     return Insert::kFull;
   }
   if (adds != nullptr) adds->Record(orig, orig_hash, reinterpret_cast<uintptr_t>(e));
   if (two_keys) {
     const CtPlace reply_place = buckets_.Place(reply_hash);
-    if (!buckets_.Insert(reply_place, CtBuckets::SlotValue(reply_place.sig, r, true))) {
+    if (!buckets_.Insert(reply_place, CtBuckets::SlotValue(reply_place.sig, r, true), take)) {
       // Readers may already hold it through the original key: leave it for the ager.
       e->seen.store(CtEntry::Seen(CtProto::kDying, Tick(now_ms)), std::memory_order_relaxed);
       return Insert::kFull;
@@ -349,6 +365,16 @@ void Conntrack::Reclaim(std::vector<uint32_t>& removed) {
   removed.clear();
 }
 
+void Conntrack::RetireExtensions(uint32_t from, uint32_t count) {
+  std::vector<uint32_t> retired;
+  buckets_.RetireEmpty(from, count, retired);
+  if (retired.empty()) return;
+  if (qsbr_ != nullptr) rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+  buckets_.Recycle(retired);
+  rte_ring_mp_enqueue_bulk_elem(free_ext_, retired.data(), sizeof(uint32_t),
+                                static_cast<unsigned>(retired.size()), nullptr);
+}
+
 template <typename Pred>
 void Conntrack::Collect(uint32_t from, uint32_t count, Pred pred,
                         std::vector<uint32_t>& out) const {
@@ -357,7 +383,8 @@ void Conntrack::Collect(uint32_t from, uint32_t count, Pred pred,
     const uint64_t v = buckets_.bucket(at / CtBucket::kSlots)
                            .slot[at % CtBucket::kSlots]
                            .load(std::memory_order_acquire);
-    if (v == 0 || CtBuckets::ReplyOf(v)) continue;  // each connection once, by its original key
+    // Each connection once, by its original key.
+    if (!CtBuckets::HoldsKey(v) || CtBuckets::ReplyOf(v)) continue;
     const uint32_t r = CtBuckets::RecordOf(v);
     if (pred(records_[r].key[0], records_[r].entry)) out.push_back(r);
   }
@@ -372,6 +399,7 @@ size_t Conntrack::RemoveIf(Pred pred) {
   for (const uint32_t r : victims) Unlink(r, removed);
   const size_t n = removed.size();
   Reclaim(removed);
+  RetireExtensions(0, buckets_.main_buckets());
   return n;
 }
 
@@ -394,6 +422,12 @@ size_t Conntrack::Age(uint32_t now_ms, uint32_t budget) {
   for (const uint32_t r : victims) Unlink(r, removed);
   const size_t n = removed.size();
   Reclaim(removed);
+  // The chains of the main buckets this slice covered give their empty extension buckets back.
+  const uint32_t main = buckets_.main_buckets();
+  const uint32_t chains = std::min(main, count / CtBucket::kSlots + 1);
+  RetireExtensions(retire_next_, chains);
+  if (retire_next_ + chains > main) RetireExtensions(0, retire_next_ + chains - main);
+  retire_next_ = (retire_next_ + chains) % main;
   expired_.fetch_add(n, std::memory_order_relaxed);
   return n;
 }

@@ -326,6 +326,9 @@ class Conntrack {
   // Control: clears both slots of record `r`; its record is freed by Reclaim.
   void Unlink(uint32_t r, std::vector<uint32_t>& out);
   void Reclaim(std::vector<uint32_t>& removed);
+  // Control: the empty extension buckets of main buckets [from, from + count) back to the
+  // reserve, after a grace period.
+  void RetireExtensions(uint32_t from, uint32_t count);
   // Control: the records of the original-key slots in [from, from + count), wrapping at the end.
   template <typename Pred>
   void Collect(uint32_t from, uint32_t count, Pred pred, std::vector<uint32_t>& out) const;
@@ -334,9 +337,10 @@ class Conntrack {
 
   CtBuckets buckets_;  // dp: lookups, inserts; ctl: clears
   CtBucket* bucket_mem_ = nullptr;
-  CtRecord* records_ = nullptr;  // dp: written by the creating worker before it is published
+  CtRecord* records_ = nullptr;         // dp: written by the creating worker before it is published
   CtFastpathSlot* fastpath_ = nullptr;  // one per record (Fastpath); dp: rw
-  rte_ring* free_ = nullptr;  // dp: take (and give back unpublished); ctl: give after grace
+  rte_ring* free_ = nullptr;      // dp: take (and give back unpublished); ctl: give after grace
+  rte_ring* free_ext_ = nullptr;  // extension buckets: dp takes; ctl gives after grace
   rte_rcu_qsbr* qsbr_ = nullptr;
   uint32_t capacity_ = 0;
   uint64_t tsc0_ = 0;
@@ -345,7 +349,8 @@ class Conntrack {
   // Control operations (ageing, flushes, listing) run on different control threads (the ager,
   // gRPC): one at a time, so that no connection is unlinked twice.
   mutable std::mutex ctl_mu_;
-  uint32_t age_next_ = 0;  // guarded by ctl_mu_: the next key slot ageing visits
+  uint32_t age_next_ = 0;     // guarded by ctl_mu_: the next key slot ageing visits
+  uint32_t retire_next_ = 0;  // guarded by ctl_mu_: the next chain ageing frees extensions of
   std::atomic<uint64_t> expired_{0};
   std::atomic<uint64_t> flushed_{0};
 };

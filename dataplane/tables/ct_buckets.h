@@ -8,10 +8,15 @@
 // ("overflow"), so that a lookup reads further only when some key of its first bucket overflowed.
 // At the load the table is sized for (half the slots when full), about 74 keys in 75 sit in their
 // first bucket: an established packet reads one bucket line and one record line. Extension
-// buckets come from a fixed reserve and stay linked once used.
+// buckets come from a fixed reserve (the caller's free list) and go back to it once empty:
+// workers link a new one at the head of a chain; control retires an empty one by filling its
+// free slots with tombstones (compare-and-swap, so no worker can claim one meanwhile; a slot a
+// worker took first makes control give up), unlinking it, and returning it to the reserve after
+// an RCU grace period (RetireEmpty, Recycle).
 //
-// A slot is one 64-bit word: 0 = empty; else the key's 16-bit signature (never 0), the reply tag
-// and 1 + the record index. The signature filters records before their keys are compared.
+// A slot is one 64-bit word: 0 = empty; kTombstone = an empty slot of a bucket being retired;
+// else the key's 16-bit signature (never 0), the reply tag and 1 + the record index. The
+// signature filters records before their keys are compared.
 //
 // Memory ordering: a worker writes the record, then publishes it with the slot's compare-and-swap
 // (release); an extension bucket is filled before it is linked (release); readers load with
@@ -22,6 +27,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <vector>
 
 namespace nodeplane::dp {
 
@@ -43,6 +49,9 @@ struct CtPlace {
 class CtBuckets {
  public:
   static constexpr uint64_t kReplyBit = uint64_t{1} << 32;
+  // Signature 0, which no key has: lookups never match it, inserts never take it.
+  static constexpr uint64_t kTombstone = 1;
+  static bool HoldsKey(uint64_t v) noexcept { return v != 0 && v != kTombstone; }
 
   static uint64_t SlotValue(uint16_t sig, uint32_t record, bool reply) noexcept {
     return (uint64_t{sig} << 48) | (reply ? kReplyBit : 0) | (uint64_t{record} + 1);
@@ -109,36 +118,78 @@ class CtBuckets {
     return 0;
   }
 
-  // Worker: claims a free slot for `value`. False when the key's buckets and the extension
+  // Worker: claims a free slot for `value`. `take_extension()` gives a free extension bucket's
+  // index (zeroed), or 0 when the reserve is empty. False when the key's buckets and the
   // reserve are all full.
-  bool Insert(const CtPlace& p, uint64_t value) noexcept {
+  template <typename TakeExtension>
+  bool Insert(const CtPlace& p, uint64_t value, TakeExtension&& take_extension) noexcept {
     if (Claim(b_[p.first], value)) return true;
     // Counted before it is visible, so a reader that finds nothing in the first bucket and no
     // overflow is right that the key is absent.
     b_[p.first].overflow.fetch_add(1, std::memory_order_release);
     if (p.second != p.first && Claim(b_[p.second], value)) return true;
-    std::atomic<uint32_t>* link = &b_[p.first].next;
-    for (uint32_t b = link->load(std::memory_order_acquire); b != 0;
-         b = link->load(std::memory_order_acquire)) {
+    std::atomic<uint32_t>& head = b_[p.first].next;
+    for (uint32_t b = head.load(std::memory_order_acquire); b != 0;
+         b = b_[b].next.load(std::memory_order_acquire)) {
       if (Claim(b_[b], value)) return true;
-      link = &b_[b].next;
     }
-    const uint32_t e = ext_used_.fetch_add(1, std::memory_order_relaxed);
-    if (e >= n_ext_) {
+    const uint32_t fresh = take_extension();
+    if (fresh == 0) {
       b_[p.first].overflow.fetch_sub(1, std::memory_order_relaxed);
       return false;
     }
-    const uint32_t fresh = n_ + e;
     b_[fresh].slot[0].store(value, std::memory_order_relaxed);
-    // Linked at the chain's end; another worker may have linked one meanwhile: follow it.
-    uint32_t expected = 0;
-    while (!link->compare_exchange_weak(expected, fresh, std::memory_order_release,
-                                        std::memory_order_acquire)) {
-      if (expected != 0) link = &b_[expected].next;
-      expected = 0;
-    }
+    // Linked at the chain's head (filled first, then published by the release): only control
+    // ever changes an extension bucket's link, so it can unlink one without racing a worker.
+    uint32_t first = head.load(std::memory_order_acquire);
+    do {
+      b_[fresh].next.store(first, std::memory_order_relaxed);
+    } while (!head.compare_exchange_weak(first, fresh, std::memory_order_release,
+                                         std::memory_order_acquire));
     return true;
   }
+
+  // Control (one thread at a time): unlinks the empty extension buckets of the chains of main
+  // buckets [from, from + count) and appends them to `retired`. Workers may be reading or
+  // claiming in them until the next RCU grace period; then Recycle.
+  void RetireEmpty(uint32_t from, uint32_t count, std::vector<uint32_t>& retired) noexcept {
+    for (uint32_t m = from; m < from + count && m < n_; ++m) {
+      std::atomic<uint32_t>* link = &b_[m].next;
+      uint32_t x = link->load(std::memory_order_acquire);
+      while (x != 0) {
+        const uint32_t after = b_[x].next.load(std::memory_order_acquire);
+        if (!Tombstone(b_[x])) {
+          link = &b_[x].next;
+          x = after;
+          continue;
+        }
+        // Only the head link can have changed (a worker linked a bucket before x): then x's
+        // predecessor is found again from the head.
+        uint32_t expected = x;
+        while (!link->compare_exchange_strong(expected, after, std::memory_order_release,
+                                              std::memory_order_acquire)) {
+          link = &b_[m].next;
+          for (uint32_t y = link->load(std::memory_order_acquire); y != x;
+               y = link->load(std::memory_order_acquire)) {
+            link = &b_[y].next;
+          }
+          expected = x;
+        }
+        retired.push_back(x);
+        x = after;
+      }
+    }
+  }
+  // Control, after a grace period that followed RetireEmpty: the buckets are empty again.
+  void Recycle(const std::vector<uint32_t>& retired) noexcept {
+    for (const uint32_t x : retired) {
+      for (auto& slot : b_[x].slot) slot.store(0, std::memory_order_relaxed);
+      b_[x].overflow.store(0, std::memory_order_relaxed);
+      b_[x].next.store(0, std::memory_order_relaxed);
+    }
+  }
+  uint32_t main_buckets() const noexcept { return n_; }
+  uint32_t extension_buckets() const noexcept { return n_ext_; }
 
   // Control: clears the slot holding exactly `value` (a key of one record). False if none does.
   bool Remove(const CtPlace& p, uint64_t value) noexcept {
@@ -166,6 +217,19 @@ class CtBuckets {
     }
     return false;
   }
+  // Control: every slot of an empty bucket becomes a tombstone. False, with the bucket as it
+  // was, if a slot holds a key (or a worker claims one first).
+  static bool Tombstone(CtBucket& b) noexcept {
+    for (uint32_t s = 0; s < CtBucket::kSlots; ++s) {
+      uint64_t empty = 0;
+      if (!b.slot[s].compare_exchange_strong(empty, kTombstone, std::memory_order_acq_rel,
+                                             std::memory_order_relaxed)) {
+        for (uint32_t u = 0; u < s; ++u) b.slot[u].store(0, std::memory_order_release);
+        return false;
+      }
+    }
+    return true;
+  }
   bool ClearIn(uint32_t bucket, uint64_t value) noexcept {
     CtBucket& b = b_[bucket];
     for (uint32_t s = 0; s < CtBucket::kSlots; ++s) {
@@ -180,7 +244,6 @@ class CtBuckets {
   CtBucket* b_ = nullptr;
   uint32_t n_ = 0;      // buckets a key hashes to
   uint32_t n_ext_ = 0;  // extension buckets after them
-  std::atomic<uint32_t> ext_used_{0};
 };
 
 }  // namespace nodeplane::dp
