@@ -3,9 +3,8 @@
 #include <rte_ether.h>
 #include <rte_ip.h>
 
-#include <cstring>
-
 #include "dataplane/core/ct_route.h"
+#include "dataplane/core/hop_macs.h"
 #include "dataplane/core/nat_apply.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/snapshot.h"
@@ -19,12 +18,6 @@ struct Sent {
   uint16_t encapsulated = 0;
 };
 
-// Bursts go to few nodes: the last one looked up.
-struct LastNode {
-  uint32_t slot = kNoRemote;
-  const RemoteNodeEntry* node = nullptr;
-};
-
 // ct_lookup sets meta.ct only for a packet it found (kEstablished or kReply); for TCP and UDP that
 // means ports (an ICMP error quoting a connection is ICMP; a fragment is not looked up).
 inline bool Candidate(const PacketMeta& m, uint32_t policy_generation) noexcept {
@@ -32,7 +25,8 @@ inline bool Candidate(const PacketMeta& m, uint32_t policy_generation) noexcept 
          m.ct_policy_gen == policy_generation;
 }
 
-inline Edge SendOne(const Snapshot& snap, rte_mbuf* pkt, LastNode& last, Sent& sent) noexcept {
+inline Edge SendOne(const Snapshot& snap, rte_mbuf* pkt, LastRemoteNode& last,
+                    Sent& sent) noexcept {
   PacketMeta& m = Meta(pkt);
   if (!Candidate(m, snap.policy_generation)) return Edge::kNext;
   const auto* e = static_cast<const CtEntry*>(m.ct);
@@ -47,11 +41,7 @@ inline Edge SendOne(const Snapshot& snap, rte_mbuf* pkt, LastNode& last, Sent& s
   if (ip->time_to_live <= 1) return Edge::kNext;
   const RemoteNodeEntry* node = nullptr;
   if (r.remote != kNoRemote) {
-    if (r.remote != last.slot) {
-      last.slot = r.remote;
-      last.node = snap.remotes.Find(r.remote);
-    }
-    node = last.node;
+    node = last.Find(snap.remotes, r.remote);
     if (node == nullptr || !node->resolved ||
         rte_be_to_cpu_16(ip->total_length) + kVxlanEncapLen > snap.overlay.uplink_mtu ||
         rte_pktmbuf_headroom(pkt) < kVxlanEncapLen) {
@@ -68,13 +58,10 @@ inline Edge SendOne(const Snapshot& snap, rte_mbuf* pkt, LastNode& last, Sent& s
   m.remote = r.remote;
   ++sent.routed;
   if (node == nullptr) {
-    const PortEntry& out = snap.port(r.out_port);
-    std::memcpy(eth->dst_addr.addr_bytes, out.peer_mac.data(), RTE_ETHER_ADDR_LEN);
-    std::memcpy(eth->src_addr.addr_bytes, out.mac.data(), RTE_ETHER_ADDR_LEN);
+    MacsToPort(eth, snap.port(r.out_port));
     return Edge::kTx;
   }
-  std::memcpy(eth->dst_addr.addr_bytes, node->vtep_mac.data(), RTE_ETHER_ADDR_LEN);
-  std::memcpy(eth->src_addr.addr_bytes, snap.overlay.vtep_mac.data(), RTE_ETHER_ADDR_LEN);
+  MacsToVtep(eth, *node, snap.overlay);
   vxlan::Push(pkt, m, *node, snap.overlay.vtep_ip);  // cannot fail: the headroom was checked
   ++sent.encapsulated;
   return Edge::kTx;
@@ -88,7 +75,7 @@ void CtFastpathStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexce
     PassAll(out, b.n);
     return;
   }
-  LastNode last;
+  LastRemoteNode last;
   Sent sent;
   for (uint16_t i = 0; i < b.n; ++i) out.edge[i] = SendOne(snap, b.pkts[i], last, sent);
   ctx.counters.Count(Counter::kRouted, sent.routed);

@@ -2,20 +2,12 @@
 
 #include <rte_ether.h>
 
-#include <cstring>
-
+#include "dataplane/core/hop_macs.h"
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/core/snapshot.h"
 
 namespace nodeplane::dp {
 namespace {
-
-// A decapsulated packet for this node: the Ethernet header the host kernel's interface accepts.
-inline void ToHostMacs(const PortEntry& host, rte_mbuf* pkt) noexcept {
-  auto* eth = rte_pktmbuf_mtod(pkt, rte_ether_hdr*);
-  std::memcpy(eth->dst_addr.addr_bytes, host.peer_mac.data(), RTE_ETHER_ADDR_LEN);
-  std::memcpy(eth->src_addr.addr_bytes, host.mac.data(), RTE_ETHER_ADDR_LEN);
-}
 
 inline Edge HandleOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
   PacketMeta& m = Meta(pkt);
@@ -27,7 +19,8 @@ inline Edge HandleOne(StageContext& ctx, rte_mbuf* pkt) noexcept {
     return Edge::kDrop;
   }
   m.out_port = to;
-  if (m.from_overlay) ToHostMacs(ctx.snap.port(to), pkt);
+  // A decapsulated packet for this node: the Ethernet header the host kernel's interface accepts.
+  if (m.from_overlay) MacsToPort(rte_pktmbuf_mtod(pkt, rte_ether_hdr*), ctx.snap.port(to));
   ctx.counters.Count(from_host ? Counter::kHostToUplink : Counter::kPuntedToHost);
   return Edge::kNext;
 }

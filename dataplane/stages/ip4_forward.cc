@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "dataplane/core/ct_route.h"
+#include "dataplane/core/hop_macs.h"
 #include "dataplane/core/icmp_error.h"
 #include "dataplane/core/ip4_header.h"
 #include "dataplane/core/nat_apply.h"
@@ -101,8 +102,7 @@ inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt, uint16_t& routed) noexc
   }
   DecrementTtl(ip);
   if (remote != nullptr) {
-    std::memcpy(eth->dst_addr.addr_bytes, remote->vtep_mac.data(), RTE_ETHER_ADDR_LEN);
-    std::memcpy(eth->src_addr.addr_bytes, ctx.snap.overlay.vtep_mac.data(), RTE_ETHER_ADDR_LEN);
+    MacsToVtep(eth, *remote, ctx.snap.overlay);
   } else if (m.out_port == ctx.snap.uplink_port) {
     // A reply to a client outside the cluster (ip4_lookup found its MAC in UplinkPeers).
     std::array<uint8_t, 6> peer;
@@ -110,12 +110,9 @@ inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt, uint16_t& routed) noexc
         [[unlikely]] {
       return Drop(m, DropReason::kNoRoute);  // its slot was just taken by another client
     }
-    std::memcpy(eth->dst_addr.addr_bytes, peer.data(), RTE_ETHER_ADDR_LEN);
-    std::memcpy(eth->src_addr.addr_bytes, ctx.snap.port(m.out_port).mac.data(), RTE_ETHER_ADDR_LEN);
+    SetMacs(eth, peer, ctx.snap.port(m.out_port).mac);
   } else {
-    const PortEntry& out = ctx.snap.port(m.out_port);
-    std::memcpy(eth->dst_addr.addr_bytes, out.peer_mac.data(), RTE_ETHER_ADDR_LEN);
-    std::memcpy(eth->src_addr.addr_bytes, out.mac.data(), RTE_ETHER_ADDR_LEN);
+    MacsToPort(eth, ctx.snap.port(m.out_port));
   }
   RememberRoute(ctx.snap, m, remote != nullptr);
   ++routed;

@@ -18,20 +18,10 @@ inline Edge Drop(PacketMeta& m, DropReason r) noexcept {
   return Edge::kDrop;
 }
 
-// Bursts go to few nodes: the last one looked up.
-struct LastNode {
-  uint32_t slot = kNoRemote;
-  const RemoteNodeEntry* node = nullptr;
-};
-
-inline Edge EncapOne(StageContext& ctx, rte_mbuf* pkt, LastNode& last) noexcept {
+inline Edge EncapOne(StageContext& ctx, rte_mbuf* pkt, LastRemoteNode& last) noexcept {
   PacketMeta& m = Meta(pkt);
   if (m.remote == kNoRemote || m.punt) return Edge::kNext;
-  if (m.remote != last.slot) {
-    last.slot = m.remote;
-    last.node = ctx.snap.remotes.Find(m.remote);
-  }
-  const RemoteNodeEntry* node = last.node;
+  const RemoteNodeEntry* node = last.Find(ctx.snap.remotes, m.remote);
   if (node == nullptr) [[unlikely]]
     return Drop(m, DropReason::kNoRoute);
   if (!node->resolved) [[unlikely]] {
@@ -57,7 +47,7 @@ void VxlanEncapStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexce
     PassAll(out, b.n);
     return;
   }
-  LastNode last;
+  LastRemoteNode last;
   for (uint16_t i = 0; i < b.n; ++i) out.edge[i] = EncapOne(ctx, b.pkts[i], last);
 }
 

@@ -55,6 +55,19 @@ class RemoteNodeTable {
   size_t count_ = 0;
 };
 
+// Bursts go to few nodes: a stage keeps the last node it looked up, for one burst.
+struct LastRemoteNode {
+  uint32_t slot = 0;  // kNoRemote
+  const RemoteNodeEntry* node = nullptr;
+  const RemoteNodeEntry* Find(const RemoteNodeTable& table, uint32_t s) noexcept {
+    if (s != slot) {
+      slot = s;
+      node = table.Find(s);
+    }
+    return node;
+  }
+};
+
 // The outer header template for one remote node (exposed for tests and benchmarks).
 void BuildVxlanTemplate(const OverlaySpec& overlay, const Mac& uplink_mac,
                         const RemoteNodeSpec& node, uint8_t out[kVxlanEncapLen]);
