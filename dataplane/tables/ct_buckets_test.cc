@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -90,14 +91,18 @@ TEST(CtBucketsExtension, ARetiredBucketIsNoLongerReadNorTaken) {
   EXPECT_EQ(t.buckets.bucket(0).next.load(), 0u) << "unlinked from chain 0";
 }
 
-// Workers keep adding and finding keys in the same chain while control removes and retires:
-// nothing a worker added goes missing (the head link is the one both sides change).
+// A worker keeps filling chains past their main bucket (taking and linking extension buckets)
+// and emptying them again, while control retires and recycles the emptied ones: nothing the
+// worker added goes missing (the head link is the one both sides change), and the reserve keeps
+// coming back. Eight chains, so that control finds each one idle most of the time.
 TEST(CtBucketsExtension, RetiringWhileAWorkerLinksLosesNoKey) {
-  std::vector<CtBucket> lines(1 + 64);
+  constexpr uint32_t kChains = 8;
+  constexpr uint32_t kReserve = 64;
+  std::vector<CtBucket> lines(kChains + kReserve);
   CtBuckets buckets;
-  buckets.Attach(lines.data(), 1, 64);
-  std::atomic<uint32_t> next_free{1};
-  std::vector<std::atomic<uint32_t>> given(64);
+  buckets.Attach(lines.data(), kChains, kReserve);
+  std::atomic<uint32_t> next_free{kChains};
+  std::vector<std::atomic<uint32_t>> given(kReserve);
   auto take = [&] {
     // The reserve: buckets never taken yet, then recycled ones.
     for (auto& g : given) {
@@ -105,37 +110,53 @@ TEST(CtBucketsExtension, RetiringWhileAWorkerLinksLosesNoKey) {
       if (x != 0) return x;
     }
     const uint32_t x = next_free.fetch_add(1);
-    return x <= 64 ? x : 0;
+    return x < kChains + kReserve ? x : 0;
   };
-  const CtPlace p{0, 0, 1};
-  // Bucket 0 full, so every key the worker adds goes to an extension bucket.
-  for (uint32_t r = 0; r < CtBucket::kSlots; ++r) {
-    ASSERT_TRUE(buckets.Insert(p, CtBuckets::SlotValue(1, 1000000 + r, false), take));
+  auto place = [](uint32_t chain) { return CtPlace{chain, chain, 1}; };
+  // Every main bucket full, so every key the worker adds goes to an extension bucket.
+  for (uint32_t c = 0; c < kChains; ++c) {
+    for (uint32_t r = 0; r < CtBucket::kSlots; ++r) {
+      ASSERT_TRUE(
+          buckets.Insert(place(c), CtBuckets::SlotValue(1, 1000000 + c * 8 + r, false), take));
+    }
   }
-  constexpr size_t kRecycles = 500;
-  std::atomic<bool> done{false};  // control has recycled kRecycles buckets
+  constexpr size_t kRecycles = 5000;
+  constexpr uint32_t kBatch = CtBucket::kSlots + 1;  // one extension bucket and part of another
+  // Control's part ends the run once it has recycled kRecycles buckets (or, on a machine too
+  // busy to let it, after a minute); the worker's part ends when control's does, or at a loss.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  std::atomic<bool> done{false};
+  std::atomic<bool> worker_stopped{false};
   std::atomic<int> lost{0};
-  std::atomic<uint64_t> quiescent{0};  // the worker's iterations: a grace period is two more
+  std::atomic<uint64_t> quiescent{0};  // the worker's rounds: a grace period is two more
   std::thread worker([&] {
-    for (uint32_t r = 0; !done.load() && r < 50'000'000 && lost.load() == 0; ++r) {
-      const uint64_t v = CtBuckets::SlotValue(1, r, false);
-      if (buckets.Insert(p, v, take)) {
-        if (buckets.Find(p, [&](uint64_t s) { return s == v; }) == 0) lost.fetch_add(1);
-        buckets.Remove(p, v);  // removal is control's in the table; here the worker undoes its own
+    for (uint32_t round = 0; !done.load() && lost.load() == 0; ++round) {
+      const CtPlace p = place(round % kChains);
+      uint64_t added[kBatch];
+      uint32_t n = 0;
+      for (uint32_t i = 0; i < kBatch; ++i) {
+        const uint64_t v = CtBuckets::SlotValue(1, round * kBatch + i, false);
+        if (buckets.Insert(p, v, take)) added[n++] = v;
       }
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint64_t v = added[i];
+        if (buckets.Find(p, [&](uint64_t s) { return s == v; }) == 0) lost.fetch_add(1);
+      }
+      // Removal is control's in the table; here the worker undoes its own.
+      for (uint32_t i = 0; i < n; ++i) buckets.Remove(p, added[i]);
       quiescent.fetch_add(1, std::memory_order_release);
     }
-    done = true;
+    worker_stopped = true;
   });
   size_t recycled = 0;
-  while (!done.load()) {
+  while (recycled < kRecycles && !worker_stopped.load() &&
+         std::chrono::steady_clock::now() < deadline) {
     std::vector<uint32_t> retired;
-    buckets.RetireEmpty(0, 1, retired);
+    buckets.RetireEmpty(0, kChains, retired);
     if (retired.empty()) continue;
     const uint64_t q = quiescent.load(std::memory_order_acquire);
-    while (!done.load() && quiescent.load(std::memory_order_acquire) < q + 2) {
+    while (!worker_stopped.load() && quiescent.load(std::memory_order_acquire) < q + 2) {
     }
-    if (done.load()) break;
     buckets.Recycle(retired);
     for (const uint32_t x : retired) {
       for (auto& g : given) {
@@ -144,8 +165,8 @@ TEST(CtBucketsExtension, RetiringWhileAWorkerLinksLosesNoKey) {
       }
     }
     recycled += retired.size();
-    if (recycled >= kRecycles) done = true;
   }
+  done = true;
   worker.join();
   EXPECT_EQ(lost.load(), 0);
   EXPECT_GE(recycled, kRecycles) << "the worker kept taking extension buckets that came back";
