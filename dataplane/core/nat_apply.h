@@ -6,12 +6,14 @@
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
 #include "dataplane/core/crc32c.h"
 #include "dataplane/core/csum_update.h"
 #include "dataplane/core/packet_meta.h"
+#include "dataplane/core/unaligned.h"
 #include "dataplane/tables/conntrack.h"
 
 namespace nodeplane::dp::nat {
@@ -25,13 +27,6 @@ struct Tuple {
   uint32_t src_ip, dst_ip;
   uint16_t src_port, dst_port;
 };
-
-inline uint16_t Load16(const uint8_t* p) noexcept {
-  uint16_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-inline void Store16(uint8_t* p, uint16_t v) noexcept { std::memcpy(p, &v, sizeof(v)); }
 
 inline uint32_t PacketEnd(const rte_mbuf* m, const PacketMeta& meta) noexcept {
   const auto* ip = rte_pktmbuf_mtod_offset(m, const rte_ipv4_hdr*, meta.l3_offset);
@@ -170,23 +165,46 @@ inline uint16_t ApplyFoldedDelta(uint16_t csum, uint32_t delta16) noexcept {
   return static_cast<uint16_t>(~s);
 }
 
-// A TCP or UDP packet with ports (`m` describes it) leaving with tuple `t` one hop further, given
-// NatHopDeltas(its tuple, t): the bytes RewritePacket then DecrementTtl (core/ip4_header.h)
-// leave. Why they are the same: one's-complement addition is associative, so the header's two
-// updates (NAT, then TTL) make one; a delta folded first adds the same as unfolded, the fold of a
-// non-zero sum never being 0; and neither way ends in the +0 the other would keep, since the
-// TTL's change is never 0. A zero transport delta means, as in RewritePacket, nothing to update.
-inline void RewriteWithDeltas(rte_mbuf* pkt, PacketMeta& m, const Tuple& t,
-                              uint32_t deltas) noexcept {
-  auto* ip = rte_pktmbuf_mtod_offset(pkt, rte_ipv4_hdr*, m.l3_offset);
-  uint8_t* l4 = rte_pktmbuf_mtod_offset(pkt, uint8_t*, m.l4_offset);
-  ip->src_addr = t.src_ip;
-  ip->dst_addr = t.dst_ip;
-  --ip->time_to_live;
-  ip->hdr_checksum = ApplyFoldedDelta(ip->hdr_checksum, deltas & 0xffff);
-  Store16(l4, t.src_port);
-  Store16(l4 + 2, t.dst_port);
-  const bool udp = m.l4_proto == IPPROTO_UDP;
+// The tuple a packet leaves with, as its bytes lie in the headers: the IPv4 source and destination
+// (8 bytes from offset 12) and the transport ports (4 bytes from the header's start).
+struct WireTuple {
+  uint64_t addrs;
+  uint32_t ports;
+};
+
+// The tuple answering key `k`, read straight from it: CtKey holds source then destination, so
+// swapping each pair's halves gives destination then source (on this little-endian target).
+inline WireTuple ReversedWire(const CtKey& k) noexcept {
+  static_assert(offsetof(CtKey, dst_ip) == offsetof(CtKey, src_ip) + 4 &&
+                offsetof(CtKey, dst_port) == offsetof(CtKey, src_port) + 2);
+  WireTuple w;
+  std::memcpy(&w.addrs, &k.src_ip, sizeof(w.addrs));
+  std::memcpy(&w.ports, &k.src_port, sizeof(w.ports));
+  w.addrs = w.addrs >> 32 | w.addrs << 32;
+  w.ports = w.ports >> 16 | w.ports << 16;
+  return w;
+}
+inline WireTuple Wire(const Tuple& t) noexcept {
+  return WireTuple{uint64_t{t.src_ip} | uint64_t{t.dst_ip} << 32,
+                   uint32_t{t.src_port} | uint32_t{t.dst_port} << 16};
+}
+
+// A TCP or UDP packet (IPv4 header at `ip`, transport header at `l4`) leaving with tuple `w` one
+// hop further, given NatHopDeltas(its tuple, w's): the bytes RewritePacket then DecrementTtl
+// (core/ip4_header.h) leave. Why they are the same: one's-complement addition is associative, so
+// the header's two updates (NAT, then TTL) make one; a delta folded first adds the same as
+// unfolded, the fold of a non-zero sum never being 0; and neither way ends in the +0 the other
+// would keep, since the TTL's change is never 0. A zero transport delta means, as in
+// RewritePacket, nothing to update.
+inline void RewriteHeadersWithDeltas(uint8_t* ip, uint8_t* l4, bool udp, const WireTuple& w,
+                                     uint32_t deltas) noexcept {
+  constexpr size_t kAddrs = offsetof(rte_ipv4_hdr, src_addr);
+  static_assert(offsetof(rte_ipv4_hdr, dst_addr) == kAddrs + 4);
+  std::memcpy(ip + kAddrs, &w.addrs, sizeof(w.addrs));
+  --ip[offsetof(rte_ipv4_hdr, time_to_live)];
+  uint8_t* ip_csum = ip + offsetof(rte_ipv4_hdr, hdr_checksum);
+  Store16(ip_csum, ApplyFoldedDelta(Load16(ip_csum), deltas & 0xffff));
+  std::memcpy(l4, &w.ports, sizeof(w.ports));
   uint8_t* csum_at = l4 + (udp ? kUdpCsumOffset : kTcpCsumOffset);
   const uint16_t csum = Load16(csum_at);
   const uint32_t l4_delta = deltas >> 16;
@@ -194,6 +212,14 @@ inline void RewriteWithDeltas(rte_mbuf* pkt, PacketMeta& m, const Tuple& t,
     const uint16_t updated = ApplyFoldedDelta(csum, l4_delta);
     Store16(csum_at, udp && updated == 0 ? 0xffff : updated);
   }
+}
+
+// The same for a packet `m` describes, its meta left as RewritePacket leaves it.
+inline void RewriteWithDeltas(rte_mbuf* pkt, PacketMeta& m, const Tuple& t,
+                              uint32_t deltas) noexcept {
+  RewriteHeadersWithDeltas(rte_pktmbuf_mtod_offset(pkt, uint8_t*, m.l3_offset),
+                           rte_pktmbuf_mtod_offset(pkt, uint8_t*, m.l4_offset),
+                           m.l4_proto == IPPROTO_UDP, Wire(t), deltas);
   m.dst_ip = t.dst_ip;  // src_ip stays as received, as RewritePacket leaves it
   m.src_port = t.src_port;
   m.dst_port = t.dst_port;

@@ -35,8 +35,8 @@ PacketMeta MetaOf(const rte_mbuf* pkt) {
   m.l4_proto = ip->next_proto_id;
   m.src_ip = ip->src_addr;
   m.dst_ip = ip->dst_addr;
-  m.src_port = nat::Load16(l4);
-  m.dst_port = nat::Load16(l4 + 2);
+  m.src_port = Load16(l4);
+  m.dst_port = Load16(l4 + 2);
   return m;
 }
 

@@ -8,10 +8,12 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
 #include "dataplane/core/packet_meta.h"
+#include "dataplane/core/unaligned.h"
 #include "dataplane/tables/remote_node_table.h"
 
 namespace nodeplane::dp::vxlan {
@@ -45,16 +47,53 @@ inline uint32_t ConnectionHash(const void* ct) noexcept {
   return (record * 0x9e3779b1u) >> 16;
 }
 
+// The hash the outer source port comes from: it spreads the underlay's ECMP and the receiver's RSS
+// by inner flow.
+inline uint32_t OuterHash(const rte_mbuf* pkt, const PacketMeta& m,
+                          const rte_ipv4_hdr* inner_ip) noexcept {
+  if ((pkt->ol_flags & RTE_MBUF_F_RX_RSS_HASH) != 0) return pkt->hash.rss;
+  return m.ct != nullptr ? ConnectionHash(m.ct) : InnerFlowHash(pkt, inner_ip, m.l3_offset);
+}
+
+// Writes the outer headers at `outer`, kVxlanEncapLen bytes before an inner frame of `inner_len`
+// bytes (Ethernet + IPv4, nothing after it): the node's template and its per-packet fields.
+inline void WriteOuter(uint8_t* outer, const RemoteNodeEntry& node, uint32_t inner_len,
+                       uint32_t hash) noexcept {
+  std::memcpy(outer, node.outer, kVxlanEncapLen);
+  const auto total = static_cast<uint16_t>(inner_len + kOuterIpUdpVxlan);
+  const uint16_t total_be = __builtin_bswap16(total);
+  uint8_t* ip = outer + kVxlanOuterIp4Offset;
+  Store16(ip + offsetof(rte_ipv4_hdr, total_length), total_be);
+  // RFC 1624 eqn. 3 with m = 0 (the template's length): HC' = ~(~HC + m'). The template's
+  // checksum is read from the node, not from the bytes just copied (a load spanning two of the
+  // copy's stores cannot be forwarded and stalls).
+  uint16_t template_csum;
+  std::memcpy(&template_csum, node.outer + kVxlanOuterIp4Offset + offsetof(rte_ipv4_hdr, hdr_checksum),
+              sizeof(template_csum));
+  uint32_t sum = static_cast<uint16_t>(~template_csum) + uint32_t{total_be};
+  sum = (sum & 0xffff) + (sum >> 16);
+  Store16(ip + offsetof(rte_ipv4_hdr, hdr_checksum), static_cast<uint16_t>(~sum));
+  uint8_t* udp = outer + kVxlanOuterUdpOffset;
+  Store16(udp + offsetof(rte_udp_hdr, dgram_len),
+               __builtin_bswap16(static_cast<uint16_t>(total - sizeof(rte_ipv4_hdr))));
+  Store16(udp + offsetof(rte_udp_hdr, src_port),
+               __builtin_bswap16(static_cast<uint16_t>(kSourcePortBase | (hash & kSourcePortMask))));
+}
+
+// Points the meta at the outer packet (from the node, not read back from the headers just written).
+inline void MetaToOuter(PacketMeta& m, const RemoteNodeEntry& node, uint32_t vtep_ip) noexcept {
+  m.l3_offset = kVxlanOuterIp4Offset;
+  m.src_ip = vtep_ip;
+  m.dst_ip = node.underlay_ip;
+}
+
 // Encapsulates `pkt` (its IPv4 packet at m.l3_offset) towards `node`, from `vtep_ip`, and points
 // the meta at the outer packet. false: no headroom (the packet is unchanged but for trailing
 // bytes beyond its IPv4 length, which are dropped).
 inline bool Push(rte_mbuf* pkt, PacketMeta& m, const RemoteNodeEntry& node,
                  uint32_t vtep_ip) noexcept {
   const auto* inner_ip = rte_pktmbuf_mtod_offset(pkt, const rte_ipv4_hdr*, m.l3_offset);
-  // The outer source port spreads the underlay's ECMP and the receiver's RSS by inner flow.
-  const uint32_t hash = (pkt->ol_flags & RTE_MBUF_F_RX_RSS_HASH) != 0 ? pkt->hash.rss
-                        : m.ct != nullptr                             ? ConnectionHash(m.ct)
-                                          : InnerFlowHash(pkt, inner_ip, m.l3_offset);
+  const uint32_t hash = OuterHash(pkt, m, inner_ip);
   const uint32_t inner_len = m.l3_offset + rte_be_to_cpu_16(inner_ip->total_length);
   if (rte_pktmbuf_pkt_len(pkt) > inner_len) {
     rte_pktmbuf_trim(pkt, static_cast<uint16_t>(rte_pktmbuf_pkt_len(pkt) - inner_len));
@@ -62,25 +101,8 @@ inline bool Push(rte_mbuf* pkt, PacketMeta& m, const RemoteNodeEntry& node,
   auto* outer = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(pkt, kVxlanEncapLen));
   if (outer == nullptr) [[unlikely]]
     return false;
-  std::memcpy(outer, node.outer, kVxlanEncapLen);
-
-  auto* ip = reinterpret_cast<rte_ipv4_hdr*>(outer + kVxlanOuterIp4Offset);
-  const uint16_t total = static_cast<uint16_t>(inner_len + kOuterIpUdpVxlan);
-  ip->total_length = rte_cpu_to_be_16(total);
-  // RFC 1624 eqn. 3 with m = 0 (the template's length): HC' = ~(~HC + m').
-  uint32_t sum = static_cast<uint16_t>(~ip->hdr_checksum) + uint32_t{ip->total_length};
-  sum = (sum & 0xffff) + (sum >> 16);
-  ip->hdr_checksum = static_cast<uint16_t>(~sum);
-  auto* udp = reinterpret_cast<rte_udp_hdr*>(outer + kVxlanOuterUdpOffset);
-  udp->dgram_len = rte_cpu_to_be_16(static_cast<uint16_t>(total - sizeof(rte_ipv4_hdr)));
-  udp->src_port =
-      rte_cpu_to_be_16(static_cast<uint16_t>(kSourcePortBase | (hash & kSourcePortMask)));
-
-  // From the node, not read back from the headers just copied (a load spanning two of the copy's
-  // stores cannot be forwarded and stalls).
-  m.l3_offset = kVxlanOuterIp4Offset;
-  m.src_ip = vtep_ip;
-  m.dst_ip = node.underlay_ip;
+  WriteOuter(outer, node, inner_len, hash);
+  MetaToOuter(m, node, vtep_ip);
   return true;
 }
 

@@ -227,14 +227,16 @@ void Conntrack::FreeRecord(uint32_t record) noexcept {
 // bucket, takes the full search.
 void Conntrack::LookupBulk(const CtKey* keys, uint16_t n, uint64_t* hit_mask, CtEntry** entry,
                            bool* reply) const noexcept {
-  CtPlace place[kLookupBulkMax];
+  uint32_t mixed[kLookupBulkMax];
+  uint32_t first[kLookupBulkMax];
   uint64_t slot[kLookupBulkMax];
   for (uint16_t i = 0; i < n; ++i) {
-    place[i] = buckets_.Place(CtKeyHash(keys[i]));
-    buckets_.Prefetch(place[i].first);
+    mixed[i] = CtBuckets::Mix(CtKeyHash(keys[i]));
+    first[i] = buckets_.First(mixed[i]);
+    buckets_.Prefetch(first[i]);
   }
   for (uint16_t i = 0; i < n; ++i) {
-    slot[i] = buckets_.Scan(place[i].first, place[i].sig, [](uint64_t) { return true; });
+    slot[i] = buckets_.Scan(first[i], CtBuckets::Sig(mixed[i]), [](uint64_t) { return true; });
     if (slot[i] != 0) {
       rte_prefetch0(&records_[CtBuckets::RecordOf(slot[i])]);
       rte_prefetch0(&fastpath_[CtBuckets::RecordOf(slot[i])]);  // ct_fastpath reads it next
@@ -245,7 +247,8 @@ void Conntrack::LookupBulk(const CtKey* keys, uint16_t n, uint64_t* hit_mask, Ct
     uint64_t v = slot[i];
     if (v == 0 || !KeyAt(v, keys[i])) [[unlikely]] {
       const auto same = [&](uint64_t c) { return KeyAt(c, keys[i]); };
-      v = v == 0 ? buckets_.FindBeyondFirst(place[i], same) : buckets_.Find(place[i], same);
+      const CtPlace place = buckets_.PlaceMixed(mixed[i]);
+      v = v == 0 ? buckets_.FindBeyondFirst(place, same) : buckets_.Find(place, same);
       if (v == 0) continue;
     }
     hits |= uint64_t{1} << i;

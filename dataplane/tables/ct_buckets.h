@@ -74,16 +74,25 @@ class CtBuckets {
   // whole ranges of buckets unused. The first bucket comes from the high bits (multiply-shift range
   // reduction, so the count needs not be a power of two), the signature from the low bits, the
   // second bucket from a second multiply.
-  CtPlace Place(uint32_t hash) const noexcept {
+  static uint32_t Mix(uint32_t hash) noexcept {
     uint32_t x = hash ^ (hash >> 16);
     x *= 0x85ebca6bu;
     x ^= x >> 13;
     x *= 0xc2b2ae35u;
-    x ^= x >> 16;
-    const uint32_t y = x * 0x9e3779b1u;
-    const auto sig = static_cast<uint16_t>(x);
-    return CtPlace{Range(x), Range(y ^ (y >> 15)), static_cast<uint16_t>(sig != 0 ? sig : 1)};
+    return x ^ (x >> 16);
   }
+  static uint16_t Sig(uint32_t mixed) noexcept {
+    const auto sig = static_cast<uint16_t>(mixed);
+    return sig != 0 ? sig : 1;
+  }
+  // A lookup's common case needs only the first bucket (and the signature): the second is
+  // computed when the first overflowed (PlaceMixed).
+  uint32_t First(uint32_t mixed) const noexcept { return Range(mixed); }
+  CtPlace PlaceMixed(uint32_t mixed) const noexcept {
+    const uint32_t y = mixed * 0x9e3779b1u;
+    return CtPlace{Range(mixed), Range(y ^ (y >> 15)), Sig(mixed)};
+  }
+  CtPlace Place(uint32_t hash) const noexcept { return PlaceMixed(Mix(hash)); }
   void Prefetch(uint32_t bucket) const noexcept { rte_prefetch0(&b_[bucket]); }
 
   // Calls `fn(slot value)` for each slot of `bucket` with signature `sig` until it returns true;
