@@ -398,6 +398,55 @@ TEST(HostNetworkOverlay, APodsClusterIpConnectionToAnotherNodesHostStaysOnTheOve
   EXPECT_EQ(h.leaked_mbufs(), 0);
 }
 
+// The other way round: B's host calls our NodePort (a pod backend here; SNAT to our overlay
+// address, as for any client from outside). B sent it on the underlay, and the pod's reply,
+// reverse-translated to our address → B's address, goes back there the same way.
+TEST(HostNetworkOverlay, TheReplyToAnotherNodesHostCallingOurNodePortLeavesOnTheUnderlay) {
+  NodeA a;
+  constexpr uint16_t kPodNodePort = 30081;
+  constexpr uint16_t kPodPort = 8080;
+  constexpr uint16_t kSport = 43000;
+  ServiceEntrySpec s;
+  s.service_id = 3;
+  s.kind = ServiceAddressKind::kNodePort;
+  s.snat_ip_be = Topo::NodeIp().be;
+  s.has_any_endpoint = true;
+  s.backends.push_back({Topo::PodAIp().be, Be16(kPodPort), true, 1});
+  s.cluster_table.assign(7, 0);
+  std::string error;
+  ASSERT_TRUE(a.services.Set(ServiceTableKey{Topo::NodeIp().be, Be16(kPodNodePort), IPPROTO_TCP, 0},
+                             s, &error))
+      << error;
+  StageHarness<HostExceptionStage> h(*a.overlay.snap);
+  const auto syn = h.Run(OnUnderlayFromB()
+                             .Ip4(Overlay::NodeBIp(), Topo::NodeIp())
+                             .Tcp(kSport, kPodNodePort, testing::kTcpSyn),
+                         Topo::kUplink);
+  ASSERT_EQ(syn.edge, Edge::kNext) << DropReasonName(syn.meta.drop) << " by " << syn.decided_by;
+  EXPECT_EQ(syn.meta.out_port, Topo::kPodA);
+  EXPECT_TRUE(SameFrame(Pkt().Eth(Topo::GatewayMac(), Topo::PodAMac())
+                            .Ip4(kOverlaySnat, Topo::PodAIp())
+                            .Ttl(63)
+                            .Tcp(kSport, kPodPort, testing::kTcpSyn),
+                        syn.bytes));
+  const auto reply = h.Run(Pkt().Eth(Topo::PodAMac(), Topo::GatewayMac())
+                               .Ip4(Topo::PodAIp(), kOverlaySnat)
+                               .Tcp(kPodPort, kSport, testing::kTcpSyn | testing::kTcpAck),
+                           Topo::kPodA);
+  ASSERT_EQ(reply.edge, Edge::kNext) << DropReasonName(reply.meta.drop) << " by "
+                                     << reply.decided_by;
+  EXPECT_EQ(reply.meta.ct_state, CtState::kReply);
+  EXPECT_EQ(reply.meta.out_port, Topo::kUplink);
+  EXPECT_EQ(reply.meta.remote, kNoRemote);
+  EXPECT_TRUE(SameFrame(OnUnderlayToB()
+                            .Ip4(Topo::NodeIp(), Overlay::NodeBIp())
+                            .Ttl(63)
+                            .Tcp(kPodNodePort, kSport, testing::kTcpSyn | testing::kTcpAck),
+                        reply.bytes));
+  EXPECT_EQ(h.events(Counter::kVxlanEncapsulated), 0u);
+  EXPECT_EQ(h.leaked_mbufs(), 0);
+}
+
 // Until B's underlay MAC is known the same connection takes the VXLAN path, whose pending queue
 // holds it for the MAC (node C: unresolved in the test overlay).
 TEST(HostNetworkOverlay, TheHostsClusterIpConnectionToAnUnresolvedNodeIsHeldLikeVxlan) {
