@@ -409,5 +409,61 @@ TEST_F(OverlayApiTest, OutsideClientsOfANodePortAreSnattedToTheOverlayAddress) {
   applier_->SetServiceTables(nullptr, nullptr);
 }
 
+// A NodePort whose endpoint is another node's own address (a hostNetwork pod there): SNAT to our
+// underlay address, as kube-proxy's masquerade, so that the connection stays on the underlay both
+// ways (dataplane/stages/ip4_forward.h). Which addresses are nodes' follows the remote nodes: the
+// Service is compiled again when one comes or goes, though the Service itself did not change.
+TEST_F(OverlayApiTest, OutsideClientsOfANodePortWhoseEndpointIsAnotherNodeAreSnattedToOurAddress) {
+  dp::ServiceTable table;
+  dp::AffinityTable affinity;
+  std::string error;
+  ASSERT_TRUE(table.Init(64, nullptr, &error)) << error;
+  ASSERT_TRUE(affinity.Init(64, &error)) << error;
+  applier_->SetServiceTables(&table, &affinity);
+  ASSERT_TRUE(Write(&NodeplaneService::UpsertServices, Parse<v1::UpsertServicesRequest>(R"pb(
+                services {
+                  key { namespace: "default" name: "hostnet" }
+                  type: NODE_PORT
+                  cluster_ips: "10.96.0.18"
+                  ports { protocol: TCP port: 80 target_port_number: 8181 node_port: 30083 }
+                }
+              )pb"))
+                  .ok());
+  ASSERT_TRUE(Write(&NodeplaneService::UpsertEndpointSlices,
+                    Parse<v1::UpsertEndpointSlicesRequest>(R"pb(
+                      endpoint_slices {
+                        key { namespace: "default" name: "hostnet-1" }
+                        service_name: "hostnet"
+                        address_type: "IPv4"
+                        endpoints {
+                          addresses: "192.168.1.20"
+                          conditions { ready: true serving: true }
+                          node_name: "node-b"
+                        }
+                        ports { protocol: TCP port: 8181 }
+                      }
+                    )pb"))
+                  .ok());
+  v1::ExplainServiceBackendRequest req;
+  req.set_source_ip("198.51.100.9");
+  req.set_destination_ip("192.168.1.10");
+  req.set_destination_port(30083);
+  req.set_protocol(v1::TCP);
+  auto snat = [&] {
+    v1::ExplainServiceBackendReply x;
+    EXPECT_TRUE(service_->ExplainServiceBackend(nullptr, &req, &x).ok());
+    EXPECT_EQ(x.backend(), "192.168.1.20:8181");
+    return x.snat_source();
+  };
+  EXPECT_EQ(snat(), "10.244.1.0") << "no node has that address yet: an ordinary backend";
+  ASSERT_TRUE(UpsertBAndC().ok());
+  EXPECT_EQ(snat(), "192.168.1.10") << "node-b's own address: our underlay address";
+  v1::DeleteRemoteNodesRequest del;
+  del.add_names("node-b");
+  ASSERT_TRUE(Write(&NodeplaneService::DeleteRemoteNodes, del).ok());
+  EXPECT_EQ(snat(), "10.244.1.0") << "node-b is gone";
+  applier_->SetServiceTables(nullptr, nullptr);
+}
+
 }  // namespace
 }  // namespace nodeplane::ctl

@@ -134,7 +134,8 @@ absl::StatusOr<ServiceExplanation> Applier::ExplainServiceBackend(Ip4 src, uint1
       x.snat = state_.node ? state_.node->pod_gateway : Ip4{e->snat_ip_be};  // hairpin
     } else if (x.decision.snat) {
       const Ip4 overlay = PublishedOverlaySource(state_, runtime_);
-      x.snat = Ip4{dp::SnatSource(*e, overlay.be)};
+      const Ip4 underlay = overlay != Ip4{} ? state_.node->vtep : Ip4{};
+      x.snat = Ip4{dp::SnatSource(*e, b, overlay.be, underlay.be)};
     }
   }
   return x;

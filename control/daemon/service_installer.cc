@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
+#include "control/compile/service_node_backends.h"
 
 namespace nodeplane::ctl {
 namespace {
@@ -28,6 +30,8 @@ absl::StatusOr<ServiceInstaller::Plan> ServiceInstaller::MakePlan(const DesiredS
   static const ServiceState kNone;
   const ServiceState& want = next.services ? *next.services : kNone;
   const NodeModel* node = next.node ? &*next.node : nullptr;
+  // Backends at another node's address are compiled differently (service_node_backends.h).
+  plan.remote_node_addresses = RemoteNodeAddresses(next.remote_nodes);
   std::set<ServiceKey> todo;
   if (all_dirty_ || !SameNode(node_, next.node)) {
     for (const auto& [key, svc] : want.services) todo.insert(key);
@@ -35,6 +39,19 @@ absl::StatusOr<ServiceInstaller::Plan> ServiceInstaller::MakePlan(const DesiredS
   } else {
     todo = dirty_;
     todo.insert(named_ports_.begin(), named_ports_.end());  // pods may have renamed their ports
+    if (plan.remote_node_addresses != remote_node_addresses_) {
+      // A node came or went: the Services with a backend at its address.
+      std::set<Ip4> changed;
+      std::set_symmetric_difference(plan.remote_node_addresses.begin(),
+                                    plan.remote_node_addresses.end(),
+                                    remote_node_addresses_.begin(), remote_node_addresses_.end(),
+                                    std::inserter(changed, changed.end()));
+      for (const auto& [key, c] : installed_) {
+        for (const auto& [b, local] : c.backends) {
+          if (changed.contains(Ip4{b.ip_be})) todo.insert(key);
+        }
+      }
+    }
   }
   uint32_t id = next_id_;
   for (const ServiceKey& key : todo) {
@@ -55,6 +72,7 @@ absl::StatusOr<ServiceInstaller::Plan> ServiceInstaller::MakePlan(const DesiredS
       port_ids.push_back(pid != 0 ? pid : id++);
     }
     plan.compiled[key] = CompileService(it->second, want.SlicesOf(key), node, next.pods, port_ids);
+    MarkRemoteNodeBackends(plan.remote_node_addresses, &plan.compiled[key]);
   }
   // Diff against what is installed: keys to delete, entries to (re)set, UDP backends to flush.
   std::set<dp::ServiceTableKey> added_keys;
@@ -130,6 +148,7 @@ void ServiceInstaller::Finish(Plan plan) {
   dirty_.clear();
   all_dirty_ = false;
   node_ = std::move(plan.node);
+  remote_node_addresses_ = std::move(plan.remote_node_addresses);
 }
 
 }  // namespace nodeplane::ctl

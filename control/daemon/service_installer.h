@@ -51,6 +51,7 @@ class ServiceInstaller {
     std::vector<std::pair<dp::ServiceTableKey, const dp::ServiceEntrySpec*>> sets;
     std::vector<dp::ServiceTableKey> flush;  // UDP backends this change stopped choosing
     std::optional<NodeModel> node;           // the node it was compiled for
+    std::set<Ip4> remote_node_addresses;     // and the other nodes' addresses it knew
   };
 
   void SetTables(dp::ServiceTable* table, dp::AffinityTable* affinity) {
@@ -93,6 +94,7 @@ class ServiceInstaller {
   std::set<ServiceKey> dirty_;
   bool all_dirty_ = true;
   std::optional<NodeModel> node_;  // the node the installed entries were compiled for
+  std::set<Ip4> remote_node_addresses_;  // the other nodes' addresses they were compiled with
 };
 
 }  // namespace nodeplane::ctl

@@ -28,4 +28,10 @@ inline void MacsToVtep(rte_ether_hdr* eth, const RemoteNodeEntry& node,
   SetMacs(eth, node.vtep_mac, overlay.vtep_mac);
 }
 
+// A remote node itself on the underlay, unencapsulated: to its next hop's MAC from the uplink's,
+// the Ethernet addresses its VXLAN template carries (tables/remote_node_table.h).
+inline void MacsToNodeOnUnderlay(rte_ether_hdr* eth, const RemoteNodeEntry& node) noexcept {
+  std::memcpy(eth, node.outer, 2 * RTE_ETHER_ADDR_LEN);
+}
+
 }  // namespace nodeplane::dp

@@ -81,6 +81,23 @@ inline void RememberRoute(const Snapshot& snap, const PacketMeta& m, bool to_rem
   slot.route[reply].store(word, std::memory_order_release);
 }
 
+// A connection this node translated (a Service's DNAT, maybe SNAT), between this node's underlay
+// address and a remote node's own (a hostNetwork endpoint there: the host's ClusterIP connection,
+// a NodePort from outside SNATed to us): plain host-to-host IP, as kube-proxy sends it. The other
+// node's kernel answers our address over the underlay, so the request goes that way too, to the
+// node's underlay MAC. While that MAC is unknown, or the packet would not fit the uplink, it takes
+// the VXLAN path (vxlan_encap holds it until the MAC is known; the MTU check answers).
+inline bool ToNodeOnUnderlay(const Snapshot& snap, const PacketMeta& m, const rte_ipv4_hdr* ip,
+                             const RemoteNodeEntry& node) noexcept {
+  if (m.ct == nullptr || m.own_reply || ip->dst_addr != node.underlay_ip ||
+      ip->src_addr != snap.overlay.vtep_ip || !node.resolved ||
+      rte_be_to_cpu_16(ip->total_length) > snap.overlay.uplink_mtu) {
+    return false;
+  }
+  const auto& e = *static_cast<const CtEntry*>(m.ct);
+  return (e.dnat_ip | e.snat_ip) != 0;
+}
+
 inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt, uint16_t& routed) noexcept {
   PacketMeta& m = Meta(pkt);
   if (m.cls != PacketClass::kIp4 || m.punt) return Edge::kNext;
@@ -95,6 +112,16 @@ inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt, uint16_t& routed) noexc
     remote = ctx.snap.remotes.Find(m.remote);
     if (remote == nullptr) [[unlikely]]
       return Drop(m, DropReason::kNoRoute);
+    if (ToNodeOnUnderlay(ctx.snap, m, ip, *remote)) [[unlikely]] {
+      // Out of the uplink as it is: nothing for vxlan_encap to do, and nothing remembered for
+      // ct_fastpath (a route word to a remote node means VXLAN; it has no "unencapsulated"), so
+      // every packet of such a connection comes this way.
+      DecrementTtl(ip);
+      MacsToNodeOnUnderlay(eth, *remote);
+      m.remote = kNoRemote;
+      ++routed;
+      return Edge::kNext;
+    }
     if (rte_be_to_cpu_16(ip->total_length) + kVxlanEncapLen > ctx.snap.overlay.uplink_mtu)
         [[unlikely]] {
       return TooBig(ctx, pkt, m, ip);

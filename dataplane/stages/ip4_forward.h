@@ -9,6 +9,11 @@
 //   Otherwise: TTL−1 with an incremental checksum update (RFC 1624), then the Ethernet header: to a
 //   local port, source = our MAC on it, destination = the kernel interface behind it; to a remote
 //   node, the inner MACs its VTEP expects (source = our VTEP MAC, destination = its VTEP MAC).
+//   To a remote node's own underlay address from ours, in a connection this node translated (a
+//   hostNetwork endpoint there): not encapsulated — the node's underlay MAC from the uplink's,
+//   meta.remote cleared, so it leaves the uplink as plain IP like the node's replies come back
+//   (when its MAC is known and the packet fits the uplink; else the VXLAN path above). Such
+//   routes are not remembered for ct_fastpath.
 //   Edges:   kNext, kTx (ICMP error), kDrop.
 //   Drops:   IP4_TTL_EXCEEDED, ENCAP_TOO_BIG, NO_ROUTE (remote node gone from the snapshot).
 //   Skips:   non-IPv4 and punted packets (they pass through unchanged).

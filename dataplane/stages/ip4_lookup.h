@@ -17,7 +17,9 @@
 //                  anything else → VXLAN_INNER_NO_POD (no other transit).
 //   From uplink/host: a local pod → meta.out_port; a reply to an outside client → uplink; a
 //                  connection this node translated (a Service from outside whose backend runs on
-//                  another node) to a remote pod CIDR → that node over VXLAN; from the host, a
+//                  another node) to a remote pod CIDR or node address → that node (ip4_forward
+//                  sends one between our and the node's own underlay addresses unencapsulated,
+//                  everything else goes over VXLAN); from the host, a
 //                  remote pod CIDR (Fib) → that node over VXLAN like a pod's packet, but a remote
 //                  node's own underlay address (the Fib's /32 to it) stays on the underlay
 //                  (meta.punt); anything else (including the node's own addresses seen on the

@@ -102,7 +102,7 @@ inline Edge DecideOne(StageContext& ctx, rte_mbuf* pkt, const ServiceEntry& e,
   if (b.ip_be == m.src_ip) {
     m.xlate_src_ip = port.gateway_ip != 0 ? port.gateway_ip : e.snat_ip_be;  // hairpin
   } else if (d.snat) {
-    m.xlate_src_ip = SnatSource(e, ctx.snap.overlay.snat_ip);
+    m.xlate_src_ip = SnatSource(e, b, ctx.snap.overlay.snat_ip, ctx.snap.overlay.vtep_ip);
   }
   return Edge::kNext;
 }

@@ -75,7 +75,13 @@ inline ServiceDecision DecideService(const ServiceEntry& e, bool outside, uint32
 // accepts from our VTEP and routes back to us over VXLAN, which the node address is not; one on
 // this node is answered through conntrack whatever the address. Without one (no overlay): the
 // entry's node address.
-inline uint32_t SnatSource(const ServiceEntry& e, uint32_t overlay_snat_be) noexcept {
+// A backend that is another node's own address (a hostNetwork endpoint) is the exception: as with
+// kube-proxy's masquerade, it sees this node's underlay address (`underlay_be`, our VTEP), and
+// the connection stays on the underlay both ways (ip4_forward sends it unencapsulated; that
+// node's kernel answers us there).
+inline uint32_t SnatSource(const ServiceEntry& e, const ServiceBackend& b, uint32_t overlay_snat_be,
+                           uint32_t underlay_be) noexcept {
+  if (b.remote_node != 0 && overlay_snat_be != 0 && underlay_be != 0) return underlay_be;
   return overlay_snat_be != 0 ? overlay_snat_be : e.snat_ip_be;
 }
 

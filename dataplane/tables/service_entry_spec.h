@@ -31,6 +31,9 @@ struct ServiceBackendSpec {
   uint16_t port_be = 0;  // the resolved target port
   bool local = false;    // on this node
   uint32_t weight = 1;
+  // Another node's own (underlay) address: a hostNetwork endpoint there. SNATed traffic to it
+  // leaves from this node's underlay address, not its overlay one (svc_lb_decide.h SnatSource).
+  bool remote_node = false;
   friend bool operator==(const ServiceBackendSpec&, const ServiceBackendSpec&) = default;
 };
 

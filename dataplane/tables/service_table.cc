@@ -48,7 +48,8 @@ ServiceEntry* MakeServiceEntry(const ServiceEntrySpec& spec) {
   uint8_t* p = block + head;
   auto* b = reinterpret_cast<ServiceBackend*>(p);
   for (size_t i = 0; i < spec.backends.size(); ++i) {
-    b[i] = ServiceBackend{spec.backends[i].ip_be, spec.backends[i].port_be, 0, 0};
+    b[i] = ServiceBackend{spec.backends[i].ip_be, spec.backends[i].port_be, 0, 0,
+                          spec.backends[i].remote_node};
   }
   // Set membership from the Maglev tables (what affinity checks a remembered backend against).
   for (uint16_t i : spec.cluster_table) b[i].in_cluster = 1;

@@ -31,6 +31,7 @@ struct ServiceBackend {
   uint16_t port_be;
   uint8_t local;       // in the local set (this node's, as endpoint selection chose them)
   uint8_t in_cluster;  // in the cluster set
+  uint8_t remote_node;  // another node's own address (ServiceBackendSpec::remote_node)
 };
 
 // One flat, immutable block: the header, then backends, Maglev tables and source ranges.

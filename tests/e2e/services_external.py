@@ -13,14 +13,16 @@ network: from the underlay host (10.77.0.1) and from a pod to the *other* node's
   client sees "connection refused", never a timeout) a pod of the other node (the reply goes back
   over VXLAN) and the underlay host, and the called node counts svc_no_endpoints;
 - a host-network endpoint: a server in node2's own network namespace (a hostNetwork pod's view)
-  is reached over VXLAN from a pod on node1 at node2's address, through a ClusterIP whose endpoint
-  is node2's address, and from the underlay host through node1's NodePort (eTP Cluster: node1's
-  overlay address is what it sees); node2's host reaches a pod on node1 the same way.
+  is reached over VXLAN from a pod on node1 at node2's address and through a ClusterIP whose
+  endpoint is node2's address; node1's host through that ClusterIP and the underlay host through
+  node1's NodePort reach it over the plain underlay, as kube-proxy would (host to host: node1's
+  address is what it sees, and node1 encapsulates nothing for them); node2's host reaches a pod on
+  node1 over VXLAN.
 """
 import sys
 
 import lablib
-from lablib import LineReader, check, check_eq
+from lablib import LineReader, check, check_eq, u64
 from services import (CLIENTS, EXTERNAL_IP, LB_IP, NODE_IP, NODEPORT_EMPTY, NODEPORT_LOCAL, NODEPORT_WEB,
                       NS, OUTSIDE, WHOAMI, ask, client_ip, names, objects, push, served, setup)
 
@@ -102,6 +104,11 @@ def test(lab):
 HOSTNET_VIP, HOSTNET_NODEPORT, HOSTNET_TCP, HOSTNET_ECHO = "10.96.0.18", 30083, 8181, 7171
 
 
+def encapsulated(lab, node="node1"):
+    events = {e.get("name"): u64(e, "value") for e in lab.stats(node).get("events", [])}
+    return events.get("vxlan_encapsulated", 0)
+
+
 def host_network(lab):
     lablib.log("-- a host-network endpoint on node2, over the overlay")
     p = lab.popen("node2", lablib.PYTHON, WHOAMI, "serve", "--name", "host-node2",
@@ -130,15 +137,29 @@ def host_network(lab):
     check("dev" in route and "mtu 1450" in route,
           "node2's host routes node1's pod CIDR into the exception interface, with the tunnel's MTU",
           "10.244.1.0/24 dev ... mtu 1450", route)
+    # node1's host reaches the ClusterIP through its gateway on the underlay (its default route, on
+    # a real node); the dataplane translates it on the way out of the exception interface.
+    lab.exec("node1", "ip", "route", "replace", f"{HOSTNET_VIP}/32", "via", OUTSIDE)
     c1_ip = CLIENTS["c1"][1]
-    for what, host, port, src, seen in (
-            ("c1 (node1) -> node2's address", NODE_IP["node2"], HOSTNET_TCP, f"{NS}/c1", c1_ip),
-            ("c1 (node1) -> ClusterIP, endpoint node2's address", HOSTNET_VIP, 80, f"{NS}/c1", c1_ip),
+    for what, host, port, src, seen, over_vxlan in (
+            ("c1 (node1) -> node2's address", NODE_IP["node2"], HOSTNET_TCP, f"{NS}/c1", c1_ip, True),
+            ("c1 (node1) -> ClusterIP, endpoint node2's address", HOSTNET_VIP, 80, f"{NS}/c1", c1_ip,
+             True),
+            ("node1's host -> ClusterIP, endpoint node2's address", HOSTNET_VIP, 80, "node1",
+             NODE_IP["node1"], False),
             ("outside -> node1 NodePort, endpoint node2's address", NODE_IP["node1"], HOSTNET_NODEPORT,
-             "underlay", "10.244.1.0")):
+             "underlay", NODE_IP["node1"], False)):
+        before = encapsulated(lab)
         r = served(lab, src, "tcp", host, port, what, count=3)
+        after = encapsulated(lab)
         check_eq(names(r), ["host-node2"], f"{what}: node2's host answers")
         check_eq(client_ip(r), [seen], f"{what}: it sees {seen}")
+        if over_vxlan:
+            check(after > before, f"{what}: a pod's address crosses the overlay (node1 "
+                  "encapsulates its packets)", f"> {before}", after)
+        else:
+            check_eq(after - before, 0, f"{what}: host to host, over the plain underlay (node1 "
+                     "encapsulates nothing)")
     r = served(lab, "node2", "tcp", "10.244.1.10", 8080, "node2's host -> web-1 (node1)")
     check_eq((names(r), client_ip(r)), (["web-1"], [NODE_IP["node2"]]),
              "node2's host reaches a pod on node1 over VXLAN, from its own address")
@@ -146,9 +167,21 @@ def host_network(lab):
     lab.serve(f"{NS}/c1", tcp=7070)
     t = lab.nettool("node2", "tcp", c1_ip, 7070, "--size", 200000)
     check(t["echoed"], "node2's host -> c1: 200000 bytes of TCP echoed over VXLAN", "echoed", t)
+    before = encapsulated(lab)
     t = lab.nettool("underlay", "tcp", NODE_IP["node1"], HOSTNET_NODEPORT + 1, "--size", 200000)
     check(t["echoed"], "outside -> node1 NodePort -> node2's host: 200000 bytes of TCP echoed",
           "echoed", t)
+    t = lab.nettool("node1", "tcp", HOSTNET_VIP, 81, "--size", 200000)
+    check(t["echoed"], "node1's host -> ClusterIP -> node2's host: 200000 bytes of TCP echoed",
+          "echoed", t)
+    check_eq(encapsulated(lab) - before, 0,
+             "node1 encapsulated none of those 400000 bytes: full-size segments on the underlay")
+    before = encapsulated(lab)
+    t = lab.nettool(f"{NS}/c1", "tcp", HOSTNET_VIP, 81, "--size", 200000)
+    check(t["echoed"], "c1 -> ClusterIP -> node2's host: 200000 bytes of TCP echoed over VXLAN",
+          "echoed", t)
+    check(encapsulated(lab) - before >= 200000 // 1400, "c1's 200000 bytes crossed the overlay",
+          f">= {200000 // 1400}", encapsulated(lab) - before)
 
 
 if __name__ == "__main__":
