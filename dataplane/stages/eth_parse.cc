@@ -5,6 +5,7 @@
 #include <rte_prefetch.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include "dataplane/core/ip4_header.h"
@@ -34,15 +35,55 @@ inline Edge Drop(PacketMeta& m, DropReason r) noexcept {
   return Edge::kDrop;
 }
 
-[[gnu::always_inline]] inline Edge ParseIp4(rte_mbuf* pkt, PacketMeta& m) noexcept {
-  const bool hw_checked = (pkt->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
-  const DropReason bad = CheckIp4Header(pkt, kEthLen, rte_pktmbuf_pkt_len(pkt), hw_checked);
+inline bool ChecksumVerifiedByNic(const rte_mbuf* pkt) noexcept {
+  return (pkt->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+}
+
+// Any IPv4 header: options, fragments, and the frames too short for one.
+[[gnu::noinline, gnu::cold]] Edge ParseAnyIp4(rte_mbuf* pkt, PacketMeta& m) noexcept {
+  const DropReason bad =
+      CheckIp4Header(pkt, kEthLen, rte_pktmbuf_pkt_len(pkt), ChecksumVerifiedByNic(pkt));
   if (bad != DropReason::kUnspecified) return Drop(m, bad);
   const auto* ip = rte_pktmbuf_mtod_offset(pkt, const rte_ipv4_hdr*, kEthLen);
   m.cls = PacketClass::kIp4;
   m.src_ip = ip->src_addr;
   m.dst_ip = ip->dst_addr;
   FillL4(ip, rte_pktmbuf_data_len(pkt) - kEthLen, m);
+  return Edge::kNext;
+}
+
+// The header's first 8 bytes as this little-endian host loads them: version_ihl is the low byte,
+// the fragment field the top 16 bits. Version 4 without options and not a fragment (offset 0; DF
+// and MF may be set) is nearly every packet, told apart by one mask and compare.
+static_assert(RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN);
+constexpr uint64_t kPlainMask = 0xff | uint64_t{RTE_BE16(RTE_IPV4_HDR_OFFSET_MASK)} << 48;
+constexpr uint64_t kPlain = 0x45;
+
+// Source and destination sit side by side in both: one 8-byte copy.
+static_assert(offsetof(PacketMeta, dst_ip) == offsetof(PacketMeta, src_ip) + 4 &&
+              offsetof(rte_ipv4_hdr, dst_addr) == offsetof(rte_ipv4_hdr, src_addr) + 4);
+inline void CopyAddresses(const rte_ipv4_hdr* ip, PacketMeta& m) noexcept {
+  std::memcpy(reinterpret_cast<uint8_t*>(&m) + offsetof(PacketMeta, src_ip), &ip->src_addr, 8);
+}
+
+[[gnu::always_inline]] inline Edge ParseIp4(rte_mbuf* pkt, PacketMeta& m) noexcept {
+  const uint32_t data_len = rte_pktmbuf_data_len(pkt);
+  if (data_len < kEthLen + sizeof(rte_ipv4_hdr)) [[unlikely]]
+    return ParseAnyIp4(pkt, m);
+  const auto* ip = rte_pktmbuf_mtod_offset(pkt, const rte_ipv4_hdr*, kEthLen);
+  uint64_t head;
+  std::memcpy(&head, ip, sizeof(head));
+  if ((head & kPlainMask) != kPlain) [[unlikely]]
+    return ParseAnyIp4(pkt, m);
+  // What CheckIp4Header and FillL4 do for such a header, without re-deriving its length. The
+  // packet ends by the frame's end (pkt_len >= data_len, so no underflow).
+  const uint32_t total = __builtin_bswap16(static_cast<uint16_t>(head >> 16));
+  const DropReason bad = CheckIp4HeaderWithoutOptions(ip, total, rte_pktmbuf_pkt_len(pkt) - kEthLen,
+                                                      ChecksumVerifiedByNic(pkt));
+  if (bad != DropReason::kUnspecified) return Drop(m, bad);
+  m.cls = PacketClass::kIp4;
+  CopyAddresses(ip, m);
+  FillL4WithoutOptions(ip, std::min(data_len - kEthLen, total), m);
   return Edge::kNext;
 }
 
@@ -56,7 +97,8 @@ constexpr PacketMeta kFreshMeta = [] {
 static_assert(PacketClass{} == PacketClass::kOther && DropReason{} == DropReason::kUnspecified &&
               L4Status{} == L4Status::kNone && CtState{} == CtState::kNone && kNoRemote == 0);
 
-inline Edge ParseOne(const Snapshot& snap, rte_mbuf* pkt, uint8_t& has) noexcept {
+[[gnu::always_inline]] inline Edge ParseOne(const Snapshot& snap, rte_mbuf* pkt,
+                                            uint8_t& has) noexcept {
   PacketMeta& m = Meta(pkt);
   m = kFreshMeta;
   m.in_port = pkt->port;
@@ -65,8 +107,9 @@ inline Edge ParseOne(const Snapshot& snap, rte_mbuf* pkt, uint8_t& has) noexcept
   if (port.kind == PortKind::kUplink) has |= kHasUplink;
   if (rte_pktmbuf_data_len(pkt) < kEthLen) return Drop(m, DropReason::kEthTruncated);
   const auto* eth = rte_pktmbuf_mtod(pkt, const rte_ether_hdr*);
-  if (port.kind == PortKind::kUplink && rte_is_unicast_ether_addr(&eth->dst_addr) &&
-      !SameMac(port.mac.data(), eth->dst_addr.addr_bytes)) {
+  // Our own MAC first: the usual case, and never multicast.
+  if (port.kind == PortKind::kUplink && !SameMac(port.mac.data(), eth->dst_addr.addr_bytes) &&
+      rte_is_unicast_ether_addr(&eth->dst_addr)) {
     return Drop(m, DropReason::kEthOtherHost);
   }
   switch (eth->ether_type) {
@@ -88,16 +131,19 @@ inline Edge ParseOne(const Snapshot& snap, rte_mbuf* pkt, uint8_t& has) noexcept
 }  // namespace
 
 void EthParseStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
-  for (uint16_t i = 0; i < std::min(kPrefetchAhead, b.n); ++i) {
+  // Locals: the meta stores could alias b.n and ctx.snap, which would then be reloaded per packet.
+  const Snapshot& snap = ctx.snap;
+  const uint16_t n = b.n;
+  for (uint16_t i = 0; i < std::min(kPrefetchAhead, n); ++i) {
     rte_prefetch0(rte_pktmbuf_mtod(b.pkts[i], void*));
   }
   uint8_t has = 0;
   uint16_t i = 0;
-  for (; i + kPrefetchAhead < b.n; ++i) {
+  for (; i + kPrefetchAhead < n; ++i) {
     rte_prefetch0(rte_pktmbuf_mtod(b.pkts[i + kPrefetchAhead], void*));
-    out.edge[i] = ParseOne(ctx.snap, b.pkts[i], has);
+    out.edge[i] = ParseOne(snap, b.pkts[i], has);
   }
-  for (; i < b.n; ++i) out.edge[i] = ParseOne(ctx.snap, b.pkts[i], has);
+  for (; i < n; ++i) out.edge[i] = ParseOne(snap, b.pkts[i], has);
   ctx.burst_has = has;
 }
 
