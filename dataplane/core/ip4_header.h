@@ -19,10 +19,10 @@ inline uint64_t OnesComplementAdd(uint64_t a, uint64_t b) noexcept {
   return sum + (carry ? 1 : 0);
 }
 
-// The one's-complement sum of an IPv4 header (RFC 1071), folded to 16 bits, in the header's own
-// byte order: 0xffff when its checksum verifies. The fixed 20 bytes are two 64-bit words and a
-// 32-bit one (options add 32-bit words): the sum works in any width that is a multiple of 16 bits.
-inline uint16_t Ip4HeaderSum(const void* header, uint32_t hlen) noexcept {
+// The one's-complement sum of an IPv4 header (RFC 1071), folded to 32 bits: the fixed 20 bytes
+// are two 64-bit words and a 32-bit one (options add 32-bit words); the sum works in any width that
+// is a multiple of 16 bits.
+inline uint32_t Ip4HeaderSum32(const void* header, uint32_t hlen) noexcept {
   const auto* p = static_cast<const uint8_t*>(header);
   uint64_t a, b;
   uint32_t c;
@@ -36,10 +36,22 @@ inline uint16_t Ip4HeaderSum(const void* header, uint32_t hlen) noexcept {
     rest += w;
   }
   const uint64_t sum = OnesComplementAdd(OnesComplementAdd(a, b), rest);
-  // Fold 64 → 32 → 16 bits. A value plus itself rotated by half its width holds in its high half
-  // the one's-complement sum of its two halves (the carry between them included).
-  const uint32_t s32 = static_cast<uint32_t>((sum + ((sum << 32) | (sum >> 32))) >> 32);
-  return static_cast<uint16_t>((s32 + ((s32 << 16) | (s32 >> 16))) >> 16);
+  // A value plus itself rotated by half its width holds in its high half the one's-complement sum
+  // of its two halves (the carry between them included): the fold to 32 bits.
+  return static_cast<uint32_t>((sum + ((sum << 32) | (sum >> 32))) >> 32);
+}
+
+// The same fold from 32 to 16 bits, left in the high half.
+inline uint32_t FoldToHigh16(uint32_t s32) noexcept { return s32 + ((s32 << 16) | (s32 >> 16)); }
+
+// The sum folded to 16 bits, in the header's own byte order: 0xffff when its checksum verifies.
+inline uint16_t Ip4HeaderSum(const void* header, uint32_t hlen) noexcept {
+  return static_cast<uint16_t>(FoldToHigh16(Ip4HeaderSum32(header, hlen)) >> 16);
+}
+
+// Ip4HeaderSum(header, hlen) == 0xffff, with one compare less.
+inline bool Ip4HeaderChecksumVerifies(const void* header, uint32_t hlen) noexcept {
+  return FoldToHigh16(Ip4HeaderSum32(header, hlen)) >= 0xffff0000u;
 }
 
 // The checks of a header without options (version_ihl 0x45) once its total length is known:
@@ -47,7 +59,7 @@ inline uint16_t Ip4HeaderSum(const void* header, uint32_t hlen) noexcept {
 inline DropReason CheckIp4HeaderWithoutOptions(const rte_ipv4_hdr* ip, uint32_t total,
                                                uint32_t l3_room, bool checksum_verified) noexcept {
   if (total < sizeof(rte_ipv4_hdr) || total > l3_room) return DropReason::kIp4BadTotalLength;
-  if (!checksum_verified && Ip4HeaderSum(ip, sizeof(rte_ipv4_hdr)) != 0xffff) {
+  if (!checksum_verified && !Ip4HeaderChecksumVerifies(ip, sizeof(rte_ipv4_hdr))) {
     return DropReason::kIp4BadChecksum;
   }
   return DropReason::kUnspecified;
@@ -76,7 +88,8 @@ inline DropReason CheckIp4Header(const rte_mbuf* pkt, uint16_t l3_offset, uint32
   const uint32_t hlen = (ip->version_ihl & 0xfu) * 4;
   if (hlen < sizeof(rte_ipv4_hdr) || hlen > data_len - l3_offset) return DropReason::kIp4BadIhl;
   if (total < hlen || total > l3_end - l3_offset) return DropReason::kIp4BadTotalLength;
-  if (!checksum_verified && Ip4HeaderSum(ip, hlen) != 0xffff) return DropReason::kIp4BadChecksum;
+  if (!checksum_verified && !Ip4HeaderChecksumVerifies(ip, hlen))
+    return DropReason::kIp4BadChecksum;
   return DropReason::kUnspecified;
 }
 
