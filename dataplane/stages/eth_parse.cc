@@ -40,7 +40,8 @@ inline bool ChecksumVerifiedByNic(const rte_mbuf* pkt) noexcept {
   return (pkt->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
 }
 
-// Any IPv4 header: options, fragments, and the frames too short for one.
+// Any IPv4 header in a frame long enough for one: what ParseIp4 leaves (options, fragments, other
+// versions and lengths), with the shared checks of core/ip4_header.h and core/l4_header.h.
 [[gnu::noinline, gnu::cold]] Edge ParseAnyIp4(rte_mbuf* pkt, PacketMeta& m) noexcept {
   const DropReason bad =
       CheckIp4Header(pkt, kEthLen, rte_pktmbuf_pkt_len(pkt), ChecksumVerifiedByNic(pkt));
@@ -106,7 +107,7 @@ template <bool kShort>
   }
   switch (eth->ether_type) {
     case RTE_BE16(RTE_ETHER_TYPE_IPV4):
-      if (kShort) return Drop(m, DropReason::kIp4Truncated);
+      if constexpr (kShort) return Drop(m, DropReason::kIp4Truncated);
       return ParseIp4(pkt, m);
     case RTE_BE16(RTE_ETHER_TYPE_ARP):
       m.cls = PacketClass::kArp;
