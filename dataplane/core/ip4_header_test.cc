@@ -33,7 +33,8 @@ TEST(Ip4HeaderSum, MatchesRfc1071OnRandomHeadersOfEveryLength) {
     // Bias towards all-ones bytes now and then: the carries that folding must get right.
     for (auto& b : h) b = static_cast<uint8_t>(round % 3 == 0 ? 0xff - byte(rng) % 2 : byte(rng));
     // The sum is in the header's own byte order: as stored in memory on this little-endian host.
-    EXPECT_EQ(Swap(Ip4HeaderSum(h.data(), hlen)), ReferenceSum(h.data(), hlen)) << "round " << round;
+    EXPECT_EQ(Swap(Ip4HeaderSum(h.data(), hlen)), ReferenceSum(h.data(), hlen))
+        << "round " << round;
   }
 }
 
@@ -49,6 +50,32 @@ TEST(Ip4HeaderSum, FoldsTheCarryOutOfTheLow32Bits) {
   for (int i = 0; i < 8; ++i) h[i] = 0xff;
   h[8] = 1;  // the third 32-bit word is 1 in host order
   EXPECT_EQ(Swap(Ip4HeaderSum(h.data(), 20)), ReferenceSum(h.data(), 20));
+}
+
+// The compare-only form must agree with the sum, on headers with a right checksum (made so half the
+// time), a wrong one, all zeros (sum 0, not "negative zero") and all ones.
+TEST(Ip4HeaderChecksumVerifies, AgreesWithTheSumOnEveryLength) {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> byte(0, 255);
+  int verified = 0;
+  for (int round = 0; round < 20000; ++round) {
+    const uint32_t hlen = 20 + 4 * (round % 11);
+    std::vector<uint8_t> h(hlen);
+    for (auto& b : h) b = static_cast<uint8_t>(round % 3 == 0 ? 0xff - byte(rng) % 2 : byte(rng));
+    if (round % 2 == 0) {
+      h[10] = h[11] = 0;
+      const uint16_t s = static_cast<uint16_t>(~ReferenceSum(h.data(), hlen));
+      h[10] = static_cast<uint8_t>(s >> 8);
+      h[11] = static_cast<uint8_t>(s);
+    }
+    const bool want = ReferenceSum(h.data(), hlen) == 0xffff;
+    verified += want ? 1 : 0;
+    EXPECT_EQ(Ip4HeaderChecksumVerifies(h.data(), hlen), want) << "round " << round;
+  }
+  EXPECT_GE(verified, 10000);
+  const std::vector<uint8_t> zeros(20, 0), ones(20, 0xff);
+  EXPECT_FALSE(Ip4HeaderChecksumVerifies(zeros.data(), 20));
+  EXPECT_TRUE(Ip4HeaderChecksumVerifies(ones.data(), 20));
 }
 
 class CheckIp4HeaderTest : public ::testing::Test {
@@ -71,7 +98,8 @@ class CheckIp4HeaderTest : public ::testing::Test {
       f[25] = static_cast<uint8_t>(s);
     }
     rte_mbuf* m = testing::ToMbuf(f, 0);
-    const DropReason r = CheckIp4Header(m, 14, static_cast<uint32_t>(f.size() + l3_end_delta), false);
+    const DropReason r =
+        CheckIp4Header(m, 14, static_cast<uint32_t>(f.size() + l3_end_delta), false);
     rte_pktmbuf_free(m);
     return r;
   }
@@ -86,7 +114,11 @@ TEST_F(CheckIp4HeaderTest, RejectsEachMalformationWithItsReason) {
   EXPECT_EQ(Check([](testing::Bytes& f) { f[14] = 0x44; }), DropReason::kIp4BadIhl);
   EXPECT_EQ(Check([](testing::Bytes& f) { f[14] = 0x4f; }), DropReason::kIp4BadIhl)
       << "60-byte header in a shorter frame";
-  EXPECT_EQ(Check([](testing::Bytes& f) { f[16] = 0; f[17] = 19; }), DropReason::kIp4BadTotalLength);
+  EXPECT_EQ(Check([](testing::Bytes& f) {
+              f[16] = 0;
+              f[17] = 19;
+            }),
+            DropReason::kIp4BadTotalLength);
   EXPECT_EQ(Check([](testing::Bytes&) {}, true, -1), DropReason::kIp4BadTotalLength)
       << "total length beyond where the packet must end";
   EXPECT_EQ(Check([](testing::Bytes& f) { f[22] ^= 1; }, false), DropReason::kIp4BadChecksum);

@@ -3,6 +3,7 @@
 #include "dataplane/stages/eth_parse.h"
 
 #include <gtest/gtest.h>
+#include <rte_byteorder.h>
 
 #include <ostream>
 #include <string>
@@ -113,6 +114,70 @@ TEST(EthParseStage, Ip4FromPodFillsMeta) {
   EXPECT_FALSE(out.meta.punt);
   EXPECT_EQ(out.meta.drop, DropReason::kUnspecified);
   EXPECT_TRUE(SameFrame(frame, out.bytes)) << "eth_parse must not modify the frame";
+}
+
+uint16_t NetworkOrder(uint16_t v) { return rte_cpu_to_be_16(v); }
+
+TEST(EthParseStage, UdpAndTcpPortsAreFilled) {
+  auto snap = testing::StandardTopology().Build();
+  StageHarness<EthParseStage> h(*snap);
+  const auto udp = h.Run(FromPodA().Udp(1000, 53).Payload("q"), Topo::kPodA);
+  ASSERT_EQ(udp.edge, Edge::kNext);
+  EXPECT_EQ(udp.meta.l4, L4Status::kPorts);
+  EXPECT_EQ(udp.meta.l4_proto, testing::kProtoUdp);
+  EXPECT_EQ(udp.meta.l4_offset, 14 + 20);
+  EXPECT_EQ(udp.meta.src_port, NetworkOrder(1000));
+  EXPECT_EQ(udp.meta.dst_port, NetworkOrder(53));
+  EXPECT_EQ(udp.meta.tcp_flags, 0);
+  const auto tcp =
+      h.Run(FromPodA().Tcp(40000, 80, testing::kTcpSyn | testing::kTcpAck), Topo::kPodA);
+  ASSERT_EQ(tcp.edge, Edge::kNext);
+  EXPECT_EQ(tcp.meta.l4, L4Status::kPorts);
+  EXPECT_EQ(tcp.meta.l4_proto, testing::kProtoTcp);
+  EXPECT_EQ(tcp.meta.src_port, NetworkOrder(40000));
+  EXPECT_EQ(tcp.meta.dst_port, NetworkOrder(80));
+  EXPECT_EQ(tcp.meta.tcp_flags, testing::kTcpSyn | testing::kTcpAck);
+}
+
+TEST(EthParseStage, TransportHeaderStartsAfterTheOptions) {
+  auto snap = testing::StandardTopology().Build();
+  StageHarness<EthParseStage> h(*snap);
+  const auto out = h.Run(FromPodA().Ip4Options({1, 1, 1, 0}).Udp(7, 8), Topo::kPodA);
+  ASSERT_EQ(out.edge, Edge::kNext);
+  EXPECT_EQ(out.meta.l4_offset, 14 + 24);
+  EXPECT_EQ(out.meta.l4, L4Status::kPorts);
+  EXPECT_EQ(out.meta.src_port, NetworkOrder(7));
+  EXPECT_EQ(out.meta.dst_port, NetworkOrder(8));
+}
+
+TEST(EthParseStage, OnlyTheFirstFragmentHasPorts) {
+  auto snap = testing::StandardTopology().Build();
+  StageHarness<EthParseStage> h(*snap);
+  const auto first = h.Run(FromPodA().FragmentOffset(0, true).Udp(9, 10), Topo::kPodA);
+  ASSERT_EQ(first.edge, Edge::kNext);
+  EXPECT_EQ(first.meta.l4, L4Status::kPorts);
+  EXPECT_EQ(first.meta.src_port, NetworkOrder(9));
+  const auto later = h.Run(
+      FromPodA().FragmentOffset(3).Ip4Proto(testing::kProtoUdp).Payload(Bytes(16, 1)), Topo::kPodA);
+  ASSERT_EQ(later.edge, Edge::kNext);
+  EXPECT_EQ(later.meta.l4, L4Status::kFragment);
+  EXPECT_EQ(later.meta.l4_proto, testing::kProtoUdp);
+  EXPECT_EQ(later.meta.src_port, 0);
+  EXPECT_EQ(later.meta.dst_port, 0);
+}
+
+TEST(EthParseStage, TransportHeaderCutShortByTheTotalLengthIsTruncated) {
+  // The frame holds all 8 bytes of the UDP header but the IPv4 packet ends one byte before.
+  auto snap = testing::StandardTopology().Build();
+  StageHarness<EthParseStage> h(*snap);
+  const auto out = h.Run(FromPodA().Udp(1, 2).TotalLength(20 + 7), Topo::kPodA);
+  ASSERT_EQ(out.edge, Edge::kNext);
+  EXPECT_EQ(out.meta.l4, L4Status::kTruncated);
+  EXPECT_EQ(out.meta.src_port, 0);
+  const auto tcp =
+      h.Run(FromPodA().Tcp(1, 2).TruncateTo(14 + 20 + 19).TotalLength(39), Topo::kPodA);
+  ASSERT_EQ(tcp.edge, Edge::kNext);
+  EXPECT_EQ(tcp.meta.l4, L4Status::kTruncated);
 }
 
 TEST(EthParseStage, ArpIsClassifiedNotParsed) {
