@@ -62,7 +62,7 @@ template <Stage S>
   S::Process(ctx, b, v);
   if (AllNext(v, b.n)) return;
   if (AllTx(v, b.n)) {
-    PortTx::EnqueueMany(ctx, w, b.pkts, b.n);
+    PortTx::EnqueueMany(ctx, w, b.pkts, b.n, v.tx_port);
     b.n = 0;
     return;
   }
@@ -88,7 +88,7 @@ template <Stage S>
   }
   b.n = kept;
   // Together: ct_fastpath finishes whole bursts, which then go out as one tx burst.
-  PortTx::EnqueueMany(ctx, w, tx, tx_n);
+  PortTx::EnqueueMany(ctx, w, tx, tx_n, v.tx_port);
 }
 
 // Transmits what is left of the burst, flushes every tx buffer, frees the burst's drops.

@@ -14,6 +14,7 @@
 #include "dataplane/core/published.h"
 #include "dataplane/core/rcu.h"
 #include "dataplane/core/worker.h"
+#include "dataplane/tables/conntrack.h"
 #include "dataplane/testing/packet_builder.h"
 #include "dataplane/testing/ring_ports.h"
 #include "dataplane/testing/stage_harness.h"
@@ -170,6 +171,70 @@ TEST(Pipeline, MixedBurstLeavesByTheRightPorts) {
   EXPECT_EQ(net.events(Counter::kRouted), 3u);
   EXPECT_EQ(net.w->drop_n, 0) << "the drop list is freed at the end of the burst";
   EXPECT_EQ(MbufsInUse(), baseline) << "every mbuf was sent or freed";
+}
+
+// ct_fastpath finishes whole bursts and tells port_tx when they all leave by one port; a burst of
+// established packets of two connections going opposite ways must still leave by both ports.
+TEST(Pipeline, EstablishedPacketsOfOneBurstLeaveByTheirOwnPorts) {
+  Net net;
+  Conntrack ct;
+  std::string error;
+  ASSERT_TRUE(ct.Init(Conntrack::Limits{.entries = 64}, nullptr, &error, "pipeline_ct")) << error;
+  net.snap->conntrack = &ct;
+  ASSERT_NE(net.snap->epoch, 0u);
+  const unsigned baseline = MbufsInUse();
+  const auto a_to_b = [](const std::string& payload) {
+    return Pkt()
+        .Eth(Topo::PodAMac(), Topo::GatewayMac())
+        .Ip4(Topo::PodAIp(), Topo::PodBIp())
+        .Udp(1000, 2000)
+        .Payload(payload);
+  };
+  const auto b_to_a = [](const std::string& payload) {
+    return Pkt()
+        .Eth(Topo::PodBMac(), Topo::GatewayMac())
+        .Ip4(Topo::PodBIp(), Topo::PodAIp())
+        .Udp(2000, 1000)
+        .Payload(payload);
+  };
+  // Expected: routed one hop (gateway MAC to the pod's, TTL 63), from the rules.
+  const auto routed_to_b = [](const std::string& payload) {
+    return Pkt()
+        .Eth(Topo::GatewayMac(), Topo::PodBMac())
+        .Ip4(Topo::PodAIp(), Topo::PodBIp())
+        .Ttl(63)
+        .Udp(1000, 2000)
+        .Payload(payload)
+        .Build();
+  };
+  const auto routed_to_a = [](const std::string& payload) {
+    return Pkt()
+        .Eth(Topo::GatewayMac(), Topo::PodAMac())
+        .Ip4(Topo::PodBIp(), Topo::PodAIp())
+        .Ttl(63)
+        .Udp(2000, 1000)
+        .Payload(payload)
+        .Build();
+  };
+  // The slow path: the first packet, the reply, then the first established packet each way
+  // (each leaves its direction's route).
+  net.Run({{a_to_b("1"), net.ids.pod_a}});
+  net.Run({{b_to_a("2"), net.ids.pod_b}});
+  net.Run({{a_to_b("3"), net.ids.pod_a}});
+  net.ports.Drain(net.ids.pod_a);
+  net.ports.Drain(net.ids.pod_b);
+  const uint64_t fast_before = net.events(Counter::kCtFastpath);
+
+  net.Run({{a_to_b("4"), net.ids.pod_a},
+           {b_to_a("5"), net.ids.pod_b},
+           {a_to_b("6"), net.ids.pod_a},
+           {b_to_a("7"), net.ids.pod_b}});
+  EXPECT_EQ(net.events(Counter::kCtFastpath), fast_before + 4) << "all four took the fast path";
+  EXPECT_EQ(net.ports.Drain(net.ids.pod_b),
+            (std::vector<Bytes>{routed_to_b("4"), routed_to_b("6")}));
+  EXPECT_EQ(net.ports.Drain(net.ids.pod_a),
+            (std::vector<Bytes>{routed_to_a("5"), routed_to_a("7")}));
+  EXPECT_EQ(MbufsInUse(), baseline);
 }
 
 // Stages that act on few packets skip bursts with none of theirs (StageContext::burst_has): a

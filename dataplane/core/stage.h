@@ -24,8 +24,13 @@ struct Burst {
 
 enum class Edge : uint8_t { kNext = 0, kDrop, kTx, kHold };
 
+inline constexpr uint16_t kTxPortsMixed = 0xffff;  // == kNoPort (packet_meta.h)
+
 struct Verdicts {
   Edge edge[kBurstMax];
+  // A stage that knows every packet it gave kTx goes out of one port may name it here, so that
+  // port_tx need not check (ct_fastpath); kTxPortsMixed otherwise.
+  uint16_t tx_port = kTxPortsMixed;
 };
 
 // Every packet of the burst continues: for stages with nothing to do on this burst.

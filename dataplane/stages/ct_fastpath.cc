@@ -20,6 +20,17 @@ namespace {
 struct Sent {
   uint16_t routed = 0;
   uint16_t encapsulated = 0;
+  // The output ports of the packets sent: all the same when their OR equals their AND.
+  uint16_t ports_or = 0;
+  uint16_t ports_and = 0xffff;
+
+  void Out(uint16_t out_port) noexcept {
+    ports_or |= out_port;
+    ports_and &= out_port;
+  }
+  uint16_t OnePort() const noexcept {
+    return routed != 0 && ports_or == ports_and ? ports_or : kTxPortsMixed;
+  }
 };
 
 // What every packet of the burst is checked against, read once: the packet writes below go
@@ -82,6 +93,7 @@ inline Edge SendOne(const BurstView& v, rte_mbuf* pkt, LastRemoteNode& last,
   m.out_port = r.out_port;
   m.remote = r.remote;
   ++sent.routed;
+  sent.Out(r.out_port);
   auto* eth = reinterpret_cast<rte_ether_hdr*>(data);
   if (node == nullptr) {
     MacsToPort(eth, v.snap->port(r.out_port));
@@ -123,6 +135,7 @@ void CtFastpathStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexce
   ctx.counters.Count(Counter::kRouted, sent.routed);
   ctx.counters.Count(Counter::kVxlanEncapsulated, sent.encapsulated);
   ctx.counters.Count(Counter::kCtFastpath, sent.routed);
+  out.tx_port = sent.OnePort();
 }
 
 }  // namespace nodeplane::dp

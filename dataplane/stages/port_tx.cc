@@ -6,6 +6,7 @@
 #include "dataplane/core/snapshot.h"
 
 namespace nodeplane::dp {
+static_assert(kTxPortsMixed == kNoPort, "a port number never names a real port by accident");
 namespace {
 
 inline bool Available(const StageContext& ctx, uint16_t port) noexcept {
@@ -46,11 +47,14 @@ void PortTx::Enqueue(StageContext& ctx, WorkerState& w, rte_mbuf* m) noexcept {
     FlushPort(ctx, w, port);  // stays on the dirty list, n=0
 }
 
-void PortTx::EnqueueMany(StageContext& ctx, WorkerState& w, rte_mbuf** pkts, uint16_t n) noexcept {
+void PortTx::EnqueueMany(StageContext& ctx, WorkerState& w, rte_mbuf** pkts, uint16_t n,
+                         uint16_t known_port) noexcept {
   if (n == 0) return;
-  const uint16_t port = Meta(pkts[0]).out_port;
+  const uint16_t port = known_port != kTxPortsMixed ? known_port : Meta(pkts[0]).out_port;
   bool one_port = Available(ctx, port) && w.tx[port].n == 0;
-  for (uint16_t i = 1; one_port && i < n; ++i) one_port = Meta(pkts[i]).out_port == port;
+  if (known_port == kTxPortsMixed) {
+    for (uint16_t i = 1; one_port && i < n; ++i) one_port = Meta(pkts[i]).out_port == port;
+  }
   if (!one_port) {
     for (uint16_t i = 0; i < n; ++i) Enqueue(ctx, w, pkts[i]);
     return;

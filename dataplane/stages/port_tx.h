@@ -18,7 +18,9 @@ struct PortTx {
   // queue to one destination, the usual case) is sent as it is, without buffering.
   static void EnqueueBurst(StageContext& ctx, WorkerState& w, Burst& b) noexcept;
   // The same for the packets a stage finished (Edge::kTx) in one burst, in their order.
-  static void EnqueueMany(StageContext& ctx, WorkerState& w, rte_mbuf** pkts, uint16_t n) noexcept;
+  // `one_port`: the port they all go out of when the caller knows it, else kTxPortsMixed.
+  static void EnqueueMany(StageContext& ctx, WorkerState& w, rte_mbuf** pkts, uint16_t n,
+                          uint16_t one_port = kTxPortsMixed) noexcept;
   static void Flush(StageContext& ctx, WorkerState& w) noexcept;
 };
 
