@@ -154,6 +154,29 @@ TEST(CtFastpath, ALocalBackendIsReachedTheSameWay) {
   EXPECT_EQ(fast.meta.out_port, Topo::kPodB);
 }
 
+// Ethernet padding after the IPv4 packet is not carried into the VXLAN frame, fast or slow.
+TEST(CtFastpath, APaddedFrameLeavesWithoutItsPadding) {
+  World w(Overlay::PodOnB());
+  Chain chain(w.snap());
+  Establish(chain);
+  const auto padded = [] {
+    return Pkt()
+        .Eth(Topo::PodAMac(), Topo::GatewayMac())
+        .Ip4(Topo::PodAIp(), kVip)
+        .Tcp(kClientPort, kVipPort, testing::kTcpAck)
+        .Payload("GET /")
+        .PadTo(80)
+        .Build();
+  };
+  const auto slow_unpadded = chain.Run(FromPodA(testing::kTcpAck), Topo::kPodA);
+  ASSERT_EQ(slow_unpadded.edge, Edge::kTx) << " by " << slow_unpadded.decided_by;
+  const auto fast = chain.Run(padded(), Topo::kPodA);
+  ASSERT_EQ(fast.edge, Edge::kTx) << " by " << fast.decided_by;
+  EXPECT_EQ(fast.decided_by, CtFastpathStage::kName);
+  EXPECT_EQ(fast.bytes, slow_unpadded.bytes);
+  EXPECT_EQ(chain.leaked_mbufs(), 0);
+}
+
 // The route was decided under one snapshot: under the next, the slow path decides again (once).
 TEST(CtFastpath, ANewSnapshotSendsTheNextPacketThroughTheSlowPathOnce) {
   World w(Overlay::PodOnB());

@@ -7,16 +7,13 @@
 namespace nodeplane::dp {
 namespace {
 
-// Pass 1: what a packet contributes to the bulk lookup.
-enum class Kind : uint8_t { kSkip, kPacket, kRelated };
-
 }  // namespace
 
 void CtLookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept {
   Conntrack* ct = ctx.snap.conntrack;
   CtKey keys[kBurstMax];
   uint16_t at[kBurstMax];  // burst index of each key
-  Kind kind[kBurstMax];
+  uint64_t related = 0;    // keys (by index) quoted by an ICMP error, not the packet's own
   uint16_t n = 0;
 
   // eth_parse left every packet's ct_state kNone, ct nullptr and ct_policy_gen 0: without a table
@@ -25,18 +22,16 @@ void CtLookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
     PassAll(out, b.n);
     return;
   }
+  PassAll(out, b.n);
   for (uint16_t i = 0; i < b.n; ++i) {
-    out.edge[i] = Edge::kNext;
     PacketMeta& m = Meta(b.pkts[i]);
     // The usual packet: TCP, UDP or SCTP with its ports.
     if (!m.punt && m.cls == PacketClass::kIp4 && m.l4 == L4Status::kPorts &&
         m.l4_proto != IPPROTO_ICMP) [[likely]] {
       keys[n] = PacketKey(m);
-      kind[i] = Kind::kPacket;
       at[n++] = i;
       continue;
     }
-    kind[i] = Kind::kSkip;
     if (m.punt || m.cls != PacketClass::kIp4) continue;
     const bool tracked = m.l4_proto == IPPROTO_TCP || m.l4_proto == IPPROTO_UDP ||
                          m.l4_proto == IPPROTO_SCTP || m.l4_proto == IPPROTO_ICMP;
@@ -61,14 +56,13 @@ void CtLookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
           out.edge[i] = Edge::kDrop;
           continue;
         }
-        kind[i] = Kind::kRelated;
+        related |= uint64_t{1} << n;
         at[n++] = i;
         continue;
       }
       if (!IsIcmpEcho(type)) continue;
     }
     keys[n] = PacketKey(m);
-    kind[i] = Kind::kPacket;
     at[n++] = i;
   }
   if (n == 0) return;
@@ -86,7 +80,7 @@ void CtLookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
     rte_mbuf* pkt = b.pkts[i];
     PacketMeta& m = Meta(pkt);
     if (((hits >> k) & 1) == 0) {
-      if (kind[i] == Kind::kRelated) {
+      if (((related >> k) & 1) != 0) {
         // From a pod (here or across the overlay): invalid. From the uplink or the host: maybe
         // about the host kernel's own traffic from before this process started; it passes
         // untracked (the host kernel judges it; ip4_lookup delivers nothing else to pods).
@@ -110,7 +104,7 @@ void CtLookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
     m.ct_state = reply[k] ? CtState::kReply : CtState::kEstablished;
     m.ct = e;
     m.ct_policy_gen = e->policy_gen.load(std::memory_order_relaxed);
-    if (kind[i] == Kind::kRelated) continue;
+    if (((related >> k) & 1) != 0) continue;
     const uint32_t next = CtEntry::Seen(NextState(state, reply[k], pkt, m), now);
     if (next != seen) e->seen.store(next, std::memory_order_relaxed);
   }
