@@ -116,7 +116,7 @@ TEST_F(OverlayApiTest, RemoteNodesBecomeRoutesAndTableEntries) {
   EXPECT_EQ(Route("10.244.1.9"), dp::Fib::kMiss) << "our own pods are not remote";
   const dp::RemoteNodeEntry* b = Snap().remotes.Find(SlotOf("node-b"));
   ASSERT_NE(b, nullptr);
-  EXPECT_EQ(b->underlay_ip, A("192.168.1.20").be);
+  EXPECT_EQ(b->underlay_ip(), A("192.168.1.20").be);
   EXPECT_FALSE(b->resolved) << "no neighbour known yet";
   const dp::RemoteNodeEntry* c = Snap().remotes.Find(SlotOf("node-c"));
   ASSERT_NE(c, nullptr);

@@ -55,11 +55,10 @@ inline uint32_t OuterHash(const rte_mbuf* pkt, const PacketMeta& m,
   return m.ct != nullptr ? ConnectionHash(m.ct) : InnerFlowHash(pkt, inner_ip, m.l3_offset);
 }
 
-// Writes the outer headers at `outer`, kVxlanEncapLen bytes before an inner frame of `inner_len`
-// bytes (Ethernet + IPv4, nothing after it): the node's template and its per-packet fields.
-inline void WriteOuter(uint8_t* outer, const RemoteNodeEntry& node, uint32_t inner_len,
+// The per-packet fields of the outer headers copied to `outer` from the node's template, for an
+// inner frame of `inner_len` bytes (Ethernet + IPv4, nothing after it).
+inline void PatchOuter(uint8_t* outer, const RemoteNodeEntry& node, uint32_t inner_len,
                        uint32_t hash) noexcept {
-  std::memcpy(outer, node.outer, kVxlanEncapLen);
   const auto total = static_cast<uint16_t>(inner_len + kOuterIpUdpVxlan);
   const uint16_t total_be = __builtin_bswap16(total);
   uint8_t* ip = outer + kVxlanOuterIp4Offset;
@@ -67,24 +66,39 @@ inline void WriteOuter(uint8_t* outer, const RemoteNodeEntry& node, uint32_t inn
   // RFC 1624 eqn. 3 with m = 0 (the template's length): HC' = ~(~HC + m'). The template's
   // checksum is read from the node, not from the bytes just copied (a load spanning two of the
   // copy's stores cannot be forwarded and stalls).
-  uint16_t template_csum;
-  std::memcpy(&template_csum, node.outer + kVxlanOuterIp4Offset + offsetof(rte_ipv4_hdr, hdr_checksum),
-              sizeof(template_csum));
+  const uint16_t template_csum =
+      Load16(node.outer + kVxlanOuterIp4Offset + offsetof(rte_ipv4_hdr, hdr_checksum));
   uint32_t sum = static_cast<uint16_t>(~template_csum) + uint32_t{total_be};
   sum = (sum & 0xffff) + (sum >> 16);
   Store16(ip + offsetof(rte_ipv4_hdr, hdr_checksum), static_cast<uint16_t>(~sum));
   uint8_t* udp = outer + kVxlanOuterUdpOffset;
   Store16(udp + offsetof(rte_udp_hdr, dgram_len),
-               __builtin_bswap16(static_cast<uint16_t>(total - sizeof(rte_ipv4_hdr))));
+          __builtin_bswap16(static_cast<uint16_t>(total - sizeof(rte_ipv4_hdr))));
   Store16(udp + offsetof(rte_udp_hdr, src_port),
-               __builtin_bswap16(static_cast<uint16_t>(kSourcePortBase | (hash & kSourcePortMask))));
+          __builtin_bswap16(static_cast<uint16_t>(kSourcePortBase | (hash & kSourcePortMask))));
+}
+
+// Writes the outer headers at `outer`, kVxlanEncapLen bytes before an inner frame of `inner_len`
+// bytes: the node's template and its per-packet fields.
+inline void WriteOuter(uint8_t* outer, const RemoteNodeEntry& node, uint32_t inner_len,
+                       uint32_t hash) noexcept {
+  std::memcpy(outer, node.outer, kVxlanEncapLen);
+  PatchOuter(outer, node, inner_len, hash);
+}
+
+// The same, and the inner frame's Ethernet addresses as MacsToVtep (core/hop_macs.h) writes them,
+// in one copy of the node's frame head.
+inline void WriteOuterAndInnerMacs(uint8_t* outer, const RemoteNodeEntry& node, uint32_t inner_len,
+                                   uint32_t hash) noexcept {
+  std::memcpy(outer, node.frame_head(), RemoteNodeEntry::kFrameHeadLen);
+  PatchOuter(outer, node, inner_len, hash);
 }
 
 // Points the meta at the outer packet (from the node, not read back from the headers just written).
 inline void MetaToOuter(PacketMeta& m, const RemoteNodeEntry& node, uint32_t vtep_ip) noexcept {
   m.l3_offset = kVxlanOuterIp4Offset;
   m.src_ip = vtep_ip;
-  m.dst_ip = node.underlay_ip;
+  m.dst_ip = node.underlay_ip();
 }
 
 // Encapsulates `pkt` (its IPv4 packet at m.l3_offset) towards `node`, from `vtep_ip`, and points

@@ -51,7 +51,7 @@ inline bool IsRemotePod(const Snapshot& snap, uint32_t ip) noexcept {
   const uint32_t slot = snap.fib->Lookup(ip);
   if (slot == Fib::kMiss) return false;
   const RemoteNodeEntry* node = snap.remotes.Find(slot);
-  return node != nullptr && node->underlay_ip != ip;
+  return node != nullptr && node->underlay_ip() != ip;
 }
 
 // A wanted next hop (a remote node's underlay neighbour) showed its MAC: tell control. Never

@@ -99,7 +99,6 @@ inline Edge SendOne(const BurstView& v, rte_mbuf* pkt, LastRemoteNode& last,
     MacsToPort(eth, v.snap->port(r.out_port));
     return Edge::kTx;
   }
-  MacsToVtep(eth, *node, v.snap->overlay);
   // vxlan::Push, its checks made above: no trailer to trim but in rare frames, the headroom there.
   const uint32_t hash = (pkt->ol_flags & RTE_MBUF_F_RX_RSS_HASH) != 0
                             ? pkt->hash.rss
@@ -111,7 +110,8 @@ inline Edge SendOne(const BurstView& v, rte_mbuf* pkt, LastRemoteNode& last,
   pkt->data_off = static_cast<uint16_t>(pkt->data_off - kVxlanEncapLen);
   pkt->data_len = static_cast<uint16_t>(pkt->data_len + kVxlanEncapLen);
   pkt->pkt_len += kVxlanEncapLen;
-  vxlan::WriteOuter(data - kVxlanEncapLen, *node, inner_len, hash);
+  // The inner MACs as MacsToVtep writes them (the node's inner source MAC is the overlay's).
+  vxlan::WriteOuterAndInnerMacs(data - kVxlanEncapLen, *node, inner_len, hash);
   vxlan::MetaToOuter(m, *node, v.vtep_ip);
   ++sent.encapsulated;
   return Edge::kTx;

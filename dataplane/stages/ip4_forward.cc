@@ -89,7 +89,7 @@ inline void RememberRoute(const Snapshot& snap, const PacketMeta& m, bool to_rem
 // the VXLAN path (vxlan_encap holds it until the MAC is known; the MTU check answers).
 inline bool ToNodeOnUnderlay(const Snapshot& snap, const PacketMeta& m, const rte_ipv4_hdr* ip,
                              const RemoteNodeEntry& node) noexcept {
-  if (m.ct == nullptr || m.own_reply || ip->dst_addr != node.underlay_ip ||
+  if (m.ct == nullptr || m.own_reply || ip->dst_addr != node.underlay_ip() ||
       ip->src_addr != snap.overlay.vtep_ip || !node.resolved ||
       rte_be_to_cpu_16(ip->total_length) > snap.overlay.uplink_mtu) {
     return false;

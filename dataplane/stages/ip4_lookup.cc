@@ -45,7 +45,7 @@ inline bool TranslatedHere(const Snapshot& snap, const PacketMeta& m) noexcept {
 inline bool HostToUnderlay(const Snapshot& snap, const PacketMeta& m, uint32_t slot) noexcept {
   if (snap.port(m.in_port).kind != PortKind::kHost || TranslatedHere(snap, m)) return false;
   const RemoteNodeEntry* node = snap.remotes.Find(slot);
-  return node == nullptr || node->underlay_ip == m.dst_ip;
+  return node == nullptr || node->underlay_ip() == m.dst_ip;
 }
 
 inline Local Decide(const Snapshot& snap, PacketMeta& m, uint16_t to, Edge* edge,

@@ -133,7 +133,7 @@ void VxlanDecapStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexce
       last_slot = slot[j];
       last = ctx.snap.remotes.Find(slot[j]);
     }
-    if (last == nullptr || last->underlay_ip != m.src_ip) {
+    if (last == nullptr || last->underlay_ip() != m.src_ip) {
       m.drop = DropReason::kVxlanInnerSpoofed;
       out.edge[idx[j]] = Edge::kDrop;
       continue;

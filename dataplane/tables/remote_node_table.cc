@@ -71,7 +71,7 @@ bool RemoteNodeTable::Build(const OverlaySpec& overlay, const Mac& uplink_mac,
     e.in_use = true;
     e.resolved = n.next_hop_mac.has_value();
     e.vtep_mac = n.vtep_mac.bytes;
-    e.underlay_ip = n.underlay_ip.be;
+    e.inner_src_mac = overlay.vtep_mac.bytes;
   }
   count_ = nodes.size();
   return true;

@@ -4,10 +4,12 @@
 //
 // Indexed by slot (1..; the Fib's next hop). Built by the control thread with its Snapshot from
 // SnapshotSpec::remote_nodes, then read-only; read by ip4_forward (inner MACs), vxlan_encap (the
-// template) and vxlan_decap (a sender's underlay address); freed with its Snapshot after the RCU
-// grace period.
+// template), ct_fastpath (template and inner MACs in one copy) and vxlan_decap (a sender's
+// underlay address); freed with its Snapshot after the RCU grace period.
 #pragma once
 #include <array>
+#include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,11 +33,29 @@ struct alignas(64) RemoteNodeEntry {
   // dst = its underlay address, TTL 64, DF clear, id 0. UDP: dst = its port, checksum 0 (RFC 7348
   // allows 0 over IPv4). VXLAN: flags = I, its VNI.
   uint8_t outer[kVxlanEncapLen];
+  // The inner frame's Ethernet addresses, right after the outer headers as in the packet, so that
+  // one copy writes both (ct_fastpath): to the MAC its VTEP accepts, from our VTEP's.
+  std::array<uint8_t, 6> vtep_mac;
+  std::array<uint8_t, 6> inner_src_mac;  // OverlaySpec::vtep_mac, the same for every node
   bool in_use;                      // the slot holds a node in this snapshot
   bool resolved;                    // the next hop's MAC is known; else NEIGHBOR_UNRESOLVED
-  std::array<uint8_t, 6> vtep_mac;  // inner destination MAC the remote VTEP accepts
-  uint32_t underlay_ip;             // network order: where its VXLAN packets come from
+
+  // Network order: where its VXLAN packets come from (the outer IPv4 destination).
+  uint32_t underlay_ip() const noexcept {
+    uint32_t ip;
+    std::memcpy(&ip, outer + kVxlanOuterIp4Offset + kIp4DstOffset, sizeof(ip));
+    return ip;
+  }
+  // The outer headers and the inner Ethernet addresses, as they lie in an encapsulated frame.
+  static constexpr uint16_t kFrameHeadLen = kVxlanEncapLen + 12;
+  const uint8_t* frame_head() const noexcept { return outer; }
+
+ private:
+  static constexpr uint16_t kIp4DstOffset = 16;
 };
+static_assert(offsetof(RemoteNodeEntry, vtep_mac) == kVxlanEncapLen &&
+              offsetof(RemoteNodeEntry, inner_src_mac) == kVxlanEncapLen + 6,
+              "frame_head(): outer headers then inner destination and source MACs");
 static_assert(sizeof(RemoteNodeEntry) == 64, "one cache line per remote node");
 
 class RemoteNodeTable {

@@ -76,7 +76,7 @@ TEST(RemoteNodeTable, FindsNodesBySlotAndNothingElse) {
   EXPECT_EQ(table.size(), 2u);
   ASSERT_NE(table.Find(Overlay::kSlotB), nullptr);
   EXPECT_TRUE(table.Find(Overlay::kSlotB)->resolved);
-  EXPECT_EQ(table.Find(Overlay::kSlotB)->underlay_ip, Overlay::NodeBIp().be);
+  EXPECT_EQ(table.Find(Overlay::kSlotB)->underlay_ip(), Overlay::NodeBIp().be);
   EXPECT_EQ(table.Find(Overlay::kSlotB)->vtep_mac, Overlay::NodeBVtepMac().bytes);
   ASSERT_NE(table.Find(Overlay::kSlotC), nullptr);
   EXPECT_FALSE(table.Find(Overlay::kSlotC)->resolved);
