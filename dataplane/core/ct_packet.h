@@ -25,7 +25,9 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "dataplane/core/packet_meta.h"
 #include "dataplane/tables/conntrack.h"
@@ -59,6 +61,25 @@ inline uint8_t IcmpType(const rte_mbuf* m, const PacketMeta& meta) noexcept {
 // The packet's own tuple (meta filled by core/l4_header.h).
 inline CtKey PacketKey(const PacketMeta& meta) noexcept {
   return CtKey{meta.src_ip, meta.dst_ip, meta.src_port, meta.dst_port, meta.l4_proto, {}};
+}
+
+// The same, written to `out` as two 8-byte words (addresses; ports and protocol, the padding zero):
+// a key assembled field by field on the stack and then copied whole is read back before its
+// narrow stores can be forwarded, a stall per packet.
+inline void WritePacketKey(const PacketMeta& meta, CtKey* out) noexcept {
+  static_assert(offsetof(PacketMeta, dst_ip) == offsetof(PacketMeta, src_ip) + 4 &&
+                offsetof(PacketMeta, dst_port) == offsetof(PacketMeta, src_port) + 2);
+  static_assert(offsetof(CtKey, dst_ip) == 4 && offsetof(CtKey, src_port) == 8 &&
+                offsetof(CtKey, dst_port) == 10 && offsetof(CtKey, proto) == 12 &&
+                sizeof(CtKey) == 16);
+  uint64_t addrs;
+  uint32_t ports;
+  std::memcpy(&addrs, &meta.src_ip, sizeof(addrs));
+  std::memcpy(&ports, &meta.src_port, sizeof(ports));
+  const uint64_t rest = uint64_t{ports} | uint64_t{meta.l4_proto} << 32;
+  auto* bytes = reinterpret_cast<uint8_t*>(out);
+  std::memcpy(bytes, &addrs, sizeof(addrs));
+  std::memcpy(bytes + 8, &rest, sizeof(rest));
 }
 
 // Where an ICMP error's embedded packet lies: its IPv4 header and its first transport bytes.

@@ -28,7 +28,7 @@ void CtLookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
     // The usual packet: TCP, UDP or SCTP with its ports.
     if (!m.punt && m.cls == PacketClass::kIp4 && m.l4 == L4Status::kPorts &&
         m.l4_proto != IPPROTO_ICMP) [[likely]] {
-      keys[n] = PacketKey(m);
+      WritePacketKey(m, &keys[n]);
       at[n++] = i;
       continue;
     }
@@ -62,7 +62,7 @@ void CtLookupStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
       }
       if (!IsIcmpEcho(type)) continue;
     }
-    keys[n] = PacketKey(m);
+    WritePacketKey(m, &keys[n]);
     at[n++] = i;
   }
   if (n == 0) return;
