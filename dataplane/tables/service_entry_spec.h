@@ -3,6 +3,7 @@
 // flattened by dataplane/tables/service_table.cc into the entry svc_lb reads.
 #pragma once
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -16,7 +17,8 @@ struct ServiceTableKey {
   uint8_t pad = 0;    // always 0: part of the hashed key
   friend auto operator<=>(const ServiceTableKey&, const ServiceTableKey&) = default;
 };
-static_assert(sizeof(ServiceTableKey) == 8);
+static_assert(sizeof(ServiceTableKey) == 8 && offsetof(ServiceTableKey, port_be) == 4 &&
+              offsetof(ServiceTableKey, proto) == 6 && offsetof(ServiceTableKey, pad) == 7);
 
 // What kind of address the key is: it decides which traffic policy applies.
 enum class ServiceAddressKind : uint8_t {
