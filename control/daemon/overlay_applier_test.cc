@@ -64,6 +64,7 @@ class OverlayApiTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    if (applier_) applier_->SetServiceTables(nullptr, nullptr);
     service_.reset();
     applier_.reset();
     published_.reset();  // the last snapshot goes before the Fib it refers to
@@ -93,6 +94,58 @@ class OverlayApiTest : public ::testing::Test {
     )pb"));
   }
 
+  // Service tables for the applier, for one test (detached at its end).
+  void AttachServiceTables() {
+    std::string error;
+    ASSERT_TRUE(table_.Init(64, nullptr, &error)) << error;
+    ASSERT_TRUE(affinity_.Init(64, &error)) << error;
+    applier_->SetServiceTables(&table_, &affinity_);
+  }
+  // A NodePort Service `name` (ClusterIP `cluster_ip`, TCP 80 → `target_port`) whose one ready
+  // endpoint is `endpoint` on node-b.
+  grpc::Status UpsertNodePortWithOneEndpoint(const std::string& name, const std::string& cluster_ip,
+                                             int target_port, int node_port,
+                                             const std::string& endpoint) {
+    v1::UpsertServicesRequest svc;
+    v1::Service* s = svc.add_services();
+    s->mutable_key()->set_namespace_("default");
+    s->mutable_key()->set_name(name);
+    s->set_type(v1::NODE_PORT);
+    s->add_cluster_ips(cluster_ip);
+    v1::ServicePort* p = s->add_ports();
+    p->set_protocol(v1::TCP);
+    p->set_port(80);
+    p->set_target_port_number(target_port);
+    p->set_node_port(node_port);
+    if (grpc::Status st = Write(&NodeplaneService::UpsertServices, svc); !st.ok()) return st;
+    v1::UpsertEndpointSlicesRequest eps;
+    v1::EndpointSlice* e = eps.add_endpoint_slices();
+    e->mutable_key()->set_namespace_("default");
+    e->mutable_key()->set_name(name + "-1");
+    e->set_service_name(name);
+    e->set_address_type("IPv4");
+    v1::Endpoint* ep = e->add_endpoints();
+    ep->add_addresses(endpoint);
+    ep->mutable_conditions()->set_ready(true);
+    ep->mutable_conditions()->set_serving(true);
+    ep->set_node_name("node-b");
+    v1::EndpointPort* port = e->add_ports();
+    port->set_protocol(v1::TCP);
+    port->set_port(target_port);
+    return Write(&NodeplaneService::UpsertEndpointSlices, eps);
+  }
+  // The explanation of a TCP connection from an outside client to our NodePort `node_port`.
+  v1::ExplainServiceBackendReply ExplainFromOutside(int node_port) {
+    v1::ExplainServiceBackendRequest req;
+    req.set_source_ip("198.51.100.9");
+    req.set_destination_ip("192.168.1.10");
+    req.set_destination_port(node_port);
+    req.set_protocol(v1::TCP);
+    v1::ExplainServiceBackendReply x;
+    EXPECT_TRUE(service_->ExplainServiceBackend(nullptr, &req, &x).ok());
+    return x;
+  }
+
   uint32_t Route(const char* ip) const { return fib_->Lookup(A(ip).be); }
   const dp::Snapshot& Snap() const { return *published_->Get(); }
   uint32_t SlotOf(const std::string& name) const { return applier_->remote_slots().at(name); }
@@ -103,6 +156,8 @@ class OverlayApiTest : public ::testing::Test {
   std::unique_ptr<dp::Ports> ports_;
   std::unique_ptr<Applier> applier_;
   std::unique_ptr<NodeplaneService> service_;
+  dp::ServiceTable table_;
+  dp::AffinityTable affinity_;
 };
 
 TEST_F(OverlayApiTest, RemoteNodesBecomeRoutesAndTableEntries) {
@@ -366,47 +421,12 @@ TEST_F(OverlayApiTest, RemoteNodesAddressesAreRoutesToThem) {
 
 TEST_F(OverlayApiTest, OutsideClientsOfANodePortAreSnattedToTheOverlayAddress) {
   EXPECT_EQ(Snap().overlay.snat_ip, A("10.244.1.0").be);
-  dp::ServiceTable table;
-  dp::AffinityTable affinity;
-  std::string error;
-  ASSERT_TRUE(table.Init(64, nullptr, &error)) << error;
-  ASSERT_TRUE(affinity.Init(64, &error)) << error;
-  applier_->SetServiceTables(&table, &affinity);
+  ASSERT_NO_FATAL_FAILURE(AttachServiceTables());
   ASSERT_TRUE(UpsertBAndC().ok());
-  ASSERT_TRUE(Write(&NodeplaneService::UpsertServices, Parse<v1::UpsertServicesRequest>(R"pb(
-                services {
-                  key { namespace: "default" name: "web" }
-                  type: NODE_PORT
-                  cluster_ips: "10.96.0.10"
-                  ports { protocol: TCP port: 80 target_port_number: 8080 node_port: 30080 }
-                }
-              )pb"))
-                  .ok());
-  ASSERT_TRUE(Write(&NodeplaneService::UpsertEndpointSlices,
-                    Parse<v1::UpsertEndpointSlicesRequest>(R"pb(
-                      endpoint_slices {
-                        key { namespace: "default" name: "web-1" }
-                        service_name: "web"
-                        address_type: "IPv4"
-                        endpoints {
-                          addresses: "10.244.2.7"
-                          conditions { ready: true serving: true }
-                          node_name: "node-b"
-                        }
-                        ports { protocol: TCP port: 8080 }
-                      }
-                    )pb"))
-                  .ok());
-  v1::ExplainServiceBackendRequest req;
-  req.set_source_ip("198.51.100.9");
-  req.set_destination_ip("192.168.1.10");
-  req.set_destination_port(30080);
-  req.set_protocol(v1::TCP);
-  v1::ExplainServiceBackendReply x;
-  ASSERT_TRUE(service_->ExplainServiceBackend(nullptr, &req, &x).ok());
+  ASSERT_TRUE(UpsertNodePortWithOneEndpoint("web", "10.96.0.10", 8080, 30080, "10.244.2.7").ok());
+  const v1::ExplainServiceBackendReply x = ExplainFromOutside(30080);
   EXPECT_EQ(x.backend(), "10.244.2.7:8080");
   EXPECT_EQ(x.snat_source(), "10.244.1.0") << "node-b accepts and routes back only our pod CIDR";
-  applier_->SetServiceTables(nullptr, nullptr);
 }
 
 // A NodePort whose endpoint is another node's own address (a hostNetwork pod there): SNAT to our
@@ -414,44 +434,11 @@ TEST_F(OverlayApiTest, OutsideClientsOfANodePortAreSnattedToTheOverlayAddress) {
 // ways (dataplane/stages/ip4_forward.h). Which addresses are nodes' follows the remote nodes: the
 // Service is compiled again when one comes or goes, though the Service itself did not change.
 TEST_F(OverlayApiTest, OutsideClientsOfANodePortWhoseEndpointIsAnotherNodeAreSnattedToOurAddress) {
-  dp::ServiceTable table;
-  dp::AffinityTable affinity;
-  std::string error;
-  ASSERT_TRUE(table.Init(64, nullptr, &error)) << error;
-  ASSERT_TRUE(affinity.Init(64, &error)) << error;
-  applier_->SetServiceTables(&table, &affinity);
-  ASSERT_TRUE(Write(&NodeplaneService::UpsertServices, Parse<v1::UpsertServicesRequest>(R"pb(
-                services {
-                  key { namespace: "default" name: "hostnet" }
-                  type: NODE_PORT
-                  cluster_ips: "10.96.0.18"
-                  ports { protocol: TCP port: 80 target_port_number: 8181 node_port: 30083 }
-                }
-              )pb"))
-                  .ok());
-  ASSERT_TRUE(Write(&NodeplaneService::UpsertEndpointSlices,
-                    Parse<v1::UpsertEndpointSlicesRequest>(R"pb(
-                      endpoint_slices {
-                        key { namespace: "default" name: "hostnet-1" }
-                        service_name: "hostnet"
-                        address_type: "IPv4"
-                        endpoints {
-                          addresses: "192.168.1.20"
-                          conditions { ready: true serving: true }
-                          node_name: "node-b"
-                        }
-                        ports { protocol: TCP port: 8181 }
-                      }
-                    )pb"))
-                  .ok());
-  v1::ExplainServiceBackendRequest req;
-  req.set_source_ip("198.51.100.9");
-  req.set_destination_ip("192.168.1.10");
-  req.set_destination_port(30083);
-  req.set_protocol(v1::TCP);
+  ASSERT_NO_FATAL_FAILURE(AttachServiceTables());
+  ASSERT_TRUE(
+      UpsertNodePortWithOneEndpoint("hostnet", "10.96.0.18", 8181, 30083, "192.168.1.20").ok());
   auto snat = [&] {
-    v1::ExplainServiceBackendReply x;
-    EXPECT_TRUE(service_->ExplainServiceBackend(nullptr, &req, &x).ok());
+    const v1::ExplainServiceBackendReply x = ExplainFromOutside(30083);
     EXPECT_EQ(x.backend(), "192.168.1.20:8181");
     return x.snat_source();
   };
@@ -462,7 +449,6 @@ TEST_F(OverlayApiTest, OutsideClientsOfANodePortWhoseEndpointIsAnotherNodeAreSna
   del.add_names("node-b");
   ASSERT_TRUE(Write(&NodeplaneService::DeleteRemoteNodes, del).ok());
   EXPECT_EQ(snat(), "10.244.1.0") << "node-b is gone";
-  applier_->SetServiceTables(nullptr, nullptr);
 }
 
 }  // namespace

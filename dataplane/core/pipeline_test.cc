@@ -183,39 +183,25 @@ TEST(Pipeline, EstablishedPacketsOfOneBurstLeaveByTheirOwnPorts) {
   net.snap->conntrack = &ct;
   ASSERT_NE(net.snap->epoch, 0u);
   const unsigned baseline = MbufsInUse();
-  const auto a_to_b = [](const std::string& payload) {
+  // One UDP datagram between pod A's port 1000 and pod B's port 2000, as sent by the pod
+  // (`routed` false) or as routed one hop to the other (gateway MAC to the pod's, TTL 63).
+  const auto udp = [](bool a_to_b, const std::string& payload, bool routed) {
+    const Mac from = a_to_b ? Topo::PodAMac() : Topo::PodBMac();
+    const Mac to = a_to_b ? Topo::PodBMac() : Topo::PodAMac();
+    const Ip4 src = a_to_b ? Topo::PodAIp() : Topo::PodBIp();
+    const Ip4 dst = a_to_b ? Topo::PodBIp() : Topo::PodAIp();
     return Pkt()
-        .Eth(Topo::PodAMac(), Topo::GatewayMac())
-        .Ip4(Topo::PodAIp(), Topo::PodBIp())
-        .Udp(1000, 2000)
-        .Payload(payload);
-  };
-  const auto b_to_a = [](const std::string& payload) {
-    return Pkt()
-        .Eth(Topo::PodBMac(), Topo::GatewayMac())
-        .Ip4(Topo::PodBIp(), Topo::PodAIp())
-        .Udp(2000, 1000)
-        .Payload(payload);
-  };
-  // Expected: routed one hop (gateway MAC to the pod's, TTL 63), from the rules.
-  const auto routed_to_b = [](const std::string& payload) {
-    return Pkt()
-        .Eth(Topo::GatewayMac(), Topo::PodBMac())
-        .Ip4(Topo::PodAIp(), Topo::PodBIp())
-        .Ttl(63)
-        .Udp(1000, 2000)
+        .Eth(routed ? Topo::GatewayMac() : from, routed ? to : Topo::GatewayMac())
+        .Ip4(src, dst)
+        .Ttl(routed ? 63 : 64)
+        .Udp(a_to_b ? 1000 : 2000, a_to_b ? 2000 : 1000)
         .Payload(payload)
         .Build();
   };
-  const auto routed_to_a = [](const std::string& payload) {
-    return Pkt()
-        .Eth(Topo::GatewayMac(), Topo::PodAMac())
-        .Ip4(Topo::PodBIp(), Topo::PodAIp())
-        .Ttl(63)
-        .Udp(2000, 1000)
-        .Payload(payload)
-        .Build();
-  };
+  const auto a_to_b = [&](const std::string& p) { return udp(true, p, false); };
+  const auto b_to_a = [&](const std::string& p) { return udp(false, p, false); };
+  const auto routed_to_b = [&](const std::string& p) { return udp(true, p, true); };
+  const auto routed_to_a = [&](const std::string& p) { return udp(false, p, true); };
   // The slow path: the first packet, the reply, then the first established packet each way
   // (each leaves its direction's route).
   net.Run({{a_to_b("1"), net.ids.pod_a}});
