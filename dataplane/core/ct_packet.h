@@ -58,14 +58,10 @@ inline uint8_t IcmpType(const rte_mbuf* m, const PacketMeta& meta) noexcept {
   return *rte_pktmbuf_mtod_offset(m, const uint8_t*, meta.l4_offset);
 }
 
-// The packet's own tuple (meta filled by core/l4_header.h).
-inline CtKey PacketKey(const PacketMeta& meta) noexcept {
-  return CtKey{meta.src_ip, meta.dst_ip, meta.src_port, meta.dst_port, meta.l4_proto, {}};
-}
-
-// The same, written to `out` as two 8-byte words (addresses; ports and protocol, the padding zero):
-// a key assembled field by field on the stack and then copied whole is read back before its
-// narrow stores can be forwarded, a stall per packet.
+// The packet's own tuple (meta filled by core/l4_header.h), written to `out` as two 8-byte words
+// (addresses; ports and protocol, the padding zero): a key assembled field by field on the stack
+// and then copied whole is read back before its narrow stores can be forwarded, a stall per
+// packet.
 inline void WritePacketKey(const PacketMeta& meta, CtKey* out) noexcept {
   static_assert(offsetof(PacketMeta, dst_ip) == offsetof(PacketMeta, src_ip) + 4 &&
                 offsetof(PacketMeta, dst_port) == offsetof(PacketMeta, src_port) + 2);

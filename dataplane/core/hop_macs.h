@@ -22,10 +22,10 @@ inline void MacsToPort(rte_ether_hdr* eth, const PortEntry& out) noexcept {
   SetMacs(eth, out.peer_mac, out.mac);
 }
 
-// The inner frame for a remote node: to the MAC its VTEP accepts, from ours.
-inline void MacsToVtep(rte_ether_hdr* eth, const RemoteNodeEntry& node,
-                       const OverlayEntry& overlay) noexcept {
-  SetMacs(eth, node.vtep_mac, overlay.vtep_mac);
+// The inner frame for a remote node: to the MAC its VTEP accepts, from ours (the node entry keeps
+// both, as ct_fastpath copies them with the outer headers: vxlan::WriteOuterAndInnerMacs).
+inline void MacsToVtep(rte_ether_hdr* eth, const RemoteNodeEntry& node) noexcept {
+  SetMacs(eth, node.vtep_mac, node.inner_src_mac);
 }
 
 // A remote node itself on the underlay, unencapsulated: to its next hop's MAC from the uplink's,

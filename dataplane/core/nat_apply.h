@@ -184,10 +184,6 @@ inline WireTuple ReversedWire(const CtKey& k) noexcept {
   w.ports = w.ports >> 16 | w.ports << 16;
   return w;
 }
-inline WireTuple Wire(const Tuple& t) noexcept {
-  return WireTuple{uint64_t{t.src_ip} | uint64_t{t.dst_ip} << 32,
-                   uint32_t{t.src_port} | uint32_t{t.dst_port} << 16};
-}
 
 // A TCP or UDP packet (IPv4 header at `ip`, transport header at `l4`) leaving with tuple `w` one
 // hop further, given NatHopDeltas(its tuple, w's): the bytes RewritePacket then DecrementTtl
@@ -195,9 +191,10 @@ inline WireTuple Wire(const Tuple& t) noexcept {
 // the header's two updates (NAT, then TTL) make one; a delta folded first adds the same as
 // unfolded, the fold of a non-zero sum never being 0; and neither way ends in the +0 the other
 // would keep, since the TTL's change is never 0. A zero transport delta means, as in
-// RewritePacket, nothing to update.
-inline void RewriteHeadersWithDeltas(uint8_t* ip, uint8_t* l4, bool udp, const WireTuple& w,
-                                     uint32_t deltas) noexcept {
+// RewritePacket, nothing to update. The packet's meta (`m`) is left as RewritePacket leaves it
+// (src_ip stays as received).
+inline void RewriteWithDeltas(uint8_t* ip, uint8_t* l4, bool udp, const WireTuple& w,
+                              uint32_t deltas, PacketMeta& m) noexcept {
   constexpr size_t kAddrs = offsetof(rte_ipv4_hdr, src_addr);
   static_assert(offsetof(rte_ipv4_hdr, dst_addr) == kAddrs + 4);
   std::memcpy(ip + kAddrs, &w.addrs, sizeof(w.addrs));
@@ -212,17 +209,9 @@ inline void RewriteHeadersWithDeltas(uint8_t* ip, uint8_t* l4, bool udp, const W
     const uint16_t updated = ApplyFoldedDelta(csum, l4_delta);
     Store16(csum_at, udp && updated == 0 ? 0xffff : updated);
   }
-}
-
-// The same for a packet `m` describes, its meta left as RewritePacket leaves it.
-inline void RewriteWithDeltas(rte_mbuf* pkt, PacketMeta& m, const Tuple& t,
-                              uint32_t deltas) noexcept {
-  RewriteHeadersWithDeltas(rte_pktmbuf_mtod_offset(pkt, uint8_t*, m.l3_offset),
-                           rte_pktmbuf_mtod_offset(pkt, uint8_t*, m.l4_offset),
-                           m.l4_proto == IPPROTO_UDP, Wire(t), deltas);
-  m.dst_ip = t.dst_ip;  // src_ip stays as received, as RewritePacket leaves it
-  m.src_port = t.src_port;
-  m.dst_port = t.dst_port;
+  static_assert(offsetof(PacketMeta, dst_port) == offsetof(PacketMeta, src_port) + 2);
+  m.dst_ip = static_cast<uint32_t>(w.addrs >> 32);
+  std::memcpy(&m.src_port, &w.ports, sizeof(w.ports));
 }
 
 inline Tuple TupleOf(const PacketMeta& m) noexcept {

@@ -23,6 +23,12 @@ using testing::Pkt;
 
 constexpr uint16_t kL3 = 14;
 
+// `t` as its bytes lie in the headers (addresses from the IPv4 source, ports from the first).
+nat::WireTuple Wire(const nat::Tuple& t) {
+  return nat::WireTuple{uint64_t{t.src_ip} | uint64_t{t.dst_ip} << 32,
+                        uint32_t{t.src_port} | uint32_t{t.dst_port} << 16};
+}
+
 // What eth_parse leaves for an IPv4 header without options followed by TCP or UDP.
 PacketMeta MetaOf(const rte_mbuf* pkt) {
   PacketMeta m{};
@@ -78,7 +84,9 @@ TEST(NatApply, PrecomputedDeltasLeaveTheBytesOfTheTwoStages) {
 
     if (nat::Changes(ms, t)) nat::RewritePacket(slow, ms, t);
     DecrementTtl(rte_pktmbuf_mtod_offset(slow, rte_ipv4_hdr*, kL3));
-    nat::RewriteWithDeltas(fast, mf, t, nat::NatHopDeltas(nat::TupleOf(mf), t));
+    nat::RewriteWithDeltas(rte_pktmbuf_mtod_offset(fast, uint8_t*, mf.l3_offset),
+                           rte_pktmbuf_mtod_offset(fast, uint8_t*, mf.l4_offset), udp, Wire(t),
+                           nat::NatHopDeltas(nat::TupleOf(mf), t), mf);
 
     ASSERT_EQ(testing::FromMbuf(fast), testing::FromMbuf(slow))
         << "case " << i << (udp ? " udp" : " tcp");

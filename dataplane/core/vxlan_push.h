@@ -49,10 +49,14 @@ inline uint32_t ConnectionHash(const void* ct) noexcept {
 
 // The hash the outer source port comes from: it spreads the underlay's ECMP and the receiver's RSS
 // by inner flow.
+inline uint32_t TrackedOuterHash(const rte_mbuf* pkt, const void* ct) noexcept {
+  return (pkt->ol_flags & RTE_MBUF_F_RX_RSS_HASH) != 0 ? pkt->hash.rss : ConnectionHash(ct);
+}
 inline uint32_t OuterHash(const rte_mbuf* pkt, const PacketMeta& m,
                           const rte_ipv4_hdr* inner_ip) noexcept {
-  if ((pkt->ol_flags & RTE_MBUF_F_RX_RSS_HASH) != 0) return pkt->hash.rss;
-  return m.ct != nullptr ? ConnectionHash(m.ct) : InnerFlowHash(pkt, inner_ip, m.l3_offset);
+  if (m.ct != nullptr) return TrackedOuterHash(pkt, m.ct);
+  return (pkt->ol_flags & RTE_MBUF_F_RX_RSS_HASH) != 0 ? pkt->hash.rss
+                                                        : InnerFlowHash(pkt, inner_ip, m.l3_offset);
 }
 
 // The per-packet fields of the outer headers copied to `outer` from the node's template, for an
@@ -86,8 +90,8 @@ inline void WriteOuter(uint8_t* outer, const RemoteNodeEntry& node, uint32_t inn
   PatchOuter(outer, node, inner_len, hash);
 }
 
-// The same, and the inner frame's Ethernet addresses as MacsToVtep (core/hop_macs.h) writes them,
-// in one copy of the node's frame head.
+// The same, and the inner frame's Ethernet addresses (core/hop_macs.h MacsToVtep), in one copy of
+// the node's frame head.
 inline void WriteOuterAndInnerMacs(uint8_t* outer, const RemoteNodeEntry& node, uint32_t inner_len,
                                    uint32_t hash) noexcept {
   std::memcpy(outer, node.frame_head(), RemoteNodeEntry::kFrameHeadLen);

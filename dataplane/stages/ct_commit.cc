@@ -47,7 +47,7 @@ void CtCommitStage::Process(StageContext& ctx, Burst& b, Verdicts& out) noexcept
       adds.Clear();
     }
     CtKey orig;
-    WritePacketKey(m, &orig);  // hashed at once: see WritePacketKey
+    WritePacketKey(m, &orig);
     const uint32_t orig_hash = CtKeyHash(orig);
     const uint16_t dnat_port = m.xlate_dst_ip != 0 ? m.xlate_dst_port : 0;
     CtEntry* e = nullptr;

@@ -84,12 +84,9 @@ inline Edge SendOne(const BurstView& v, rte_mbuf* pkt, LastRemoteNode& last,
   // The packet leaves as the other direction's tuple reversed (ip4_forward checked that this is
   // the entry's NAT before remembering the route), with the connection's checksum deltas.
   const nat::WireTuple leave = nat::ReversedWire(Conntrack::Key(e, !reply));
-  nat::RewriteHeadersWithDeltas(ip, l4, udp, leave,
-                                slot.deltas[reply].load(std::memory_order_relaxed));
-  // The meta as nat_rewrite and ip4_lookup leave it.
-  m.dst_ip = static_cast<uint32_t>(leave.addrs >> 32);
-  std::memcpy(&m.src_port, &leave.ports, sizeof(leave.ports));
-  static_assert(offsetof(PacketMeta, dst_port) == offsetof(PacketMeta, src_port) + 2);
+  nat::RewriteWithDeltas(ip, l4, udp, leave, slot.deltas[reply].load(std::memory_order_relaxed),
+                         m);
+  // The meta as ip4_lookup leaves it.
   m.out_port = r.out_port;
   m.remote = r.remote;
   ++sent.routed;
@@ -100,9 +97,7 @@ inline Edge SendOne(const BurstView& v, rte_mbuf* pkt, LastRemoteNode& last,
     return Edge::kTx;
   }
   // vxlan::Push, its checks made above: no trailer to trim but in rare frames, the headroom there.
-  const uint32_t hash = (pkt->ol_flags & RTE_MBUF_F_RX_RSS_HASH) != 0
-                            ? pkt->hash.rss
-                            : vxlan::ConnectionHash(e);
+  const uint32_t hash = vxlan::TrackedOuterHash(pkt, e);
   const uint32_t inner_len = l3_offset + ip_length;
   if (rte_pktmbuf_pkt_len(pkt) > inner_len) [[unlikely]] {
     rte_pktmbuf_trim(pkt, static_cast<uint16_t>(rte_pktmbuf_pkt_len(pkt) - inner_len));
@@ -110,7 +105,7 @@ inline Edge SendOne(const BurstView& v, rte_mbuf* pkt, LastRemoteNode& last,
   pkt->data_off = static_cast<uint16_t>(pkt->data_off - kVxlanEncapLen);
   pkt->data_len = static_cast<uint16_t>(pkt->data_len + kVxlanEncapLen);
   pkt->pkt_len += kVxlanEncapLen;
-  // The inner MACs as MacsToVtep writes them (the node's inner source MAC is the overlay's).
+  // The inner MACs as MacsToVtep writes them.
   vxlan::WriteOuterAndInnerMacs(data - kVxlanEncapLen, *node, inner_len, hash);
   vxlan::MetaToOuter(m, *node, v.vtep_ip);
   ++sent.encapsulated;

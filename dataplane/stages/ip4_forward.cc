@@ -94,8 +94,7 @@ inline bool ToNodeOnUnderlay(const Snapshot& snap, const PacketMeta& m, const rt
       rte_be_to_cpu_16(ip->total_length) > snap.overlay.uplink_mtu) {
     return false;
   }
-  const auto& e = *static_cast<const CtEntry*>(m.ct);
-  return (e.dnat_ip | e.snat_ip) != 0;
+  return static_cast<const CtEntry*>(m.ct)->translated();
 }
 
 inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt, uint16_t& routed) noexcept {
@@ -129,7 +128,7 @@ inline Edge ForwardOne(StageContext& ctx, rte_mbuf* pkt, uint16_t& routed) noexc
   }
   DecrementTtl(ip);
   if (remote != nullptr) {
-    MacsToVtep(eth, *remote, ctx.snap.overlay);
+    MacsToVtep(eth, *remote);
   } else if (m.out_port == ctx.snap.uplink_port) {
     // A reply to a client outside the cluster (ip4_lookup found its MAC in UplinkPeers).
     std::array<uint8_t, 6> peer;

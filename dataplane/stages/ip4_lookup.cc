@@ -36,8 +36,7 @@ inline bool ToUplinkPeer(const Snapshot& snap, PacketMeta& m) noexcept {
 // else from there transits this node.
 inline bool TranslatedHere(const Snapshot& snap, const PacketMeta& m) noexcept {
   if (m.ct == nullptr || !snap.overlay.enabled || snap.fib == nullptr) return false;
-  const auto& e = *static_cast<const CtEntry*>(m.ct);
-  return (e.dnat_ip | e.snat_ip) != 0;
+  return static_cast<const CtEntry*>(m.ct)->translated();
 }
 
 // The host's own packet (not a translated connection's) to a remote node's underlay address, or

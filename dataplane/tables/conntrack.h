@@ -118,6 +118,8 @@ struct CtEntry {
     return static_cast<CtProto>(seen.load(std::memory_order_relaxed) & 0xff);
   }
   uint32_t last_tick() const noexcept { return seen.load(std::memory_order_relaxed) >> 8; }
+  // This node translated the connection (a Service's DNAT, SNAT, or both).
+  bool translated() const noexcept { return (dnat_ip | snat_ip) != 0; }
   static uint32_t Seen(CtProto s, uint32_t tick) noexcept {
     return static_cast<uint32_t>(s) | ((tick & kCtTickMask) << 8);
   }
@@ -292,7 +294,7 @@ class Conntrack {
 
   // Worker. What ct_fastpath remembers about connection `e` (core/ct_route.h): beside the
   // records, cleared when a record is given to a new connection. dp: rw (relaxed), ctl: none.
-  CtFastpathSlot& Fastpath(const CtEntry* e) const noexcept { return fastpath_[RecordIndex(e)]; }
+  CtFastpathSlot& Fastpath(const CtEntry* e) const noexcept { return fastpath_index().Of(e); }
   // Worker. Fastpath for a burst: the slot found from the entry's address by arithmetic alone (a
   // record is two slots long), with the table's addresses read once.
   struct FastpathIndex {
@@ -333,9 +335,6 @@ class Conntrack {
   static const CtRecord* RecordOf(const CtEntry* e) noexcept {
     return reinterpret_cast<const CtRecord*>(reinterpret_cast<const char*>(e) -
                                              offsetof(CtRecord, entry));
-  }
-  uint32_t RecordIndex(const CtEntry* e) const noexcept {
-    return static_cast<uint32_t>(RecordOf(e) - records_);
   }
   void FreeRecord(uint32_t record) noexcept;
   // Control: clears both slots of record `r`; its record is freed by Reclaim.
